@@ -1,0 +1,21 @@
+"""Production: every secret and address from the environment, HTTPS only.
+
+Required: SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, SITE_URL. Usually also
+REDIS_URL (cache + RQ workers) and EMAIL_URL (SMTP).
+"""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = env.str("SECRET_KEY")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+# Exempt the health probe from the HTTPS redirect so a load balancer can poll it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
