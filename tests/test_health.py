@@ -1,4 +1,4 @@
-from django.db import connection
+from django.db import OperationalError
 
 
 def test_it_answers_ok_when_the_database_is_reachable(client, db):
@@ -8,10 +8,11 @@ def test_it_answers_ok_when_the_database_is_reachable(client, db):
 
 
 def test_it_answers_503_when_the_database_is_unreachable(client, db, monkeypatch):
-    def broken_cursor(*args, **kwargs):
-        raise connection.Database.OperationalError("connection refused")
+    class Unreachable:
+        def cursor(self):
+            raise OperationalError("connection refused")
 
-    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    monkeypatch.setattr("simdesk.core.views.connection", Unreachable())
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
