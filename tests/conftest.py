@@ -48,3 +48,12 @@ def make_user(db):
 def alice(make_user):
     """alice has a verified account and no cards."""
     return make_user("alice@example.com")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit and lockout counters live in the cache: each test starts clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -191,6 +191,7 @@ AXES_USERNAME_CALLABLE = "simdesk.accounts.lockout.username_from_request"
 AXES_LOCKOUT_CALLABLE = "simdesk.accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
 
 # --- Languages and time ---------------------------------------------------------
 

@@ -10,6 +10,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or secret_key_from_data_dir(DATA_
 
 # Serve static files from the apps' folders without collectstatic.
 WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None  # served from the apps' folders; collectstatic is for production
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
