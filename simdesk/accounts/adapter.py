@@ -1,4 +1,5 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from axes.handlers.proxy import AxesProxyHandler
 from django.utils import translation
 
 
@@ -7,3 +8,12 @@ class AccountAdapter(DefaultAccountAdapter):
         # A new customer keeps the language they signed up in.
         user.language = translation.get_language() or ""
         return super().save_user(request, user, form, commit=commit)
+
+    def pre_authenticate(self, request, **credentials):
+        # A client axes has locked out goes straight to authentication, where
+        # axes refuses it and answers with the lockout page (429). Otherwise
+        # allauth's own failed-login limit would answer first with a plain form
+        # error, and the lockout would never be shown.
+        if AxesProxyHandler.is_locked(request, credentials):
+            return
+        super().pre_authenticate(request, **credentials)
