@@ -9,6 +9,7 @@ from datetime import datetime
 from allauth.account.models import EmailAddress
 
 from simdesk.accounts.models import User
+from simdesk.catalog.demo import demo_catalog_load
 
 DEMO_CUSTOMER_EMAIL = "demo@simdesk.example"
 DEMO_CUSTOMER_PASSWORD = "demo-customer-2026"  # noqa: S105 — published in the README
@@ -45,4 +46,6 @@ def demo_users_load(*, now: datetime) -> DemoUsers:
 
 def demo_load(*, now: datetime) -> DemoUsers:
     """Load everything the demo needs; later domains add their loaders here."""
-    return demo_users_load(now=now)
+    users = demo_users_load(now=now)
+    demo_catalog_load(now=now)
+    return users
