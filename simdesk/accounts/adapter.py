@@ -1,5 +1,9 @@
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
 from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.utils import translation
 
 
@@ -17,3 +21,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if AxesProxyHandler.is_locked(request, credentials):
             return
         super().pre_authenticate(request, **credentials)
+
+    def send_mail(self, template_prefix, email, context):
+        # Without django.contrib.sites allauth would sign e-mails with the
+        # request's host name; use the operator's configured name and address.
+        site = SimpleNamespace(
+            name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc
+        )
+        super().send_mail(template_prefix, email, {"current_site": site, **context})

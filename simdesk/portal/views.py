@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
@@ -24,7 +25,9 @@ def account_settings(request):
         form = PreferencesForm(request.POST)
         if form.is_valid():
             user_update_preferences(user=user, **form.cleaned_data)
-            messages.success(request, _("Your preferences were saved."))
+            # Confirm in the language just chosen: the next page is shown in it.
+            with translation.override(user.language):
+                messages.success(request, _("Your preferences were saved."))
             response = redirect("portal:settings")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language,
                                 samesite="Lax", max_age=365 * 24 * 3600)
