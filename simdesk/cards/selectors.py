@@ -1,0 +1,129 @@
+"""Reads about cards that encode a rule: ownership, balances, due work, usage history."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils.translation import gettext_lazy as _
+
+from simdesk.core.errors import NotFound
+
+from .models import Card, CardState, LedgerEntry, LedgerKind, Period, PeriodState
+
+
+def card_get_for_customer(*, customer, card_public_id: str | uuid.UUID) -> Card:
+    """The customer's own card; any other card, or a malformed id, is NotFound."""
+    try:
+        key = card_public_id if isinstance(card_public_id, uuid.UUID) else uuid.UUID(
+            str(card_public_id))
+    except ValueError:
+        key = None
+    card = None
+    if key is not None and customer is not None and customer.pk is not None:
+        card = Card.objects.filter(public_id=key, owner=customer).first()
+    if card is None:
+        raise NotFound(_("We could not find this card in your account."))
+    return card
+
+
+def cards_for_customer(*, customer) -> QuerySet[Card]:
+    return Card.objects.filter(owner=customer).order_by("label", "iccid")
+
+
+@dataclass
+class QueuedPeriod:
+    public_id: uuid.UUID
+    names: dict
+    plan_code: str
+    total_bytes: int | None
+    validity_days: int
+
+    def name_for(self, language: str | None) -> str:
+        return Period(names=self.names, plan_code=self.plan_code).name_for(language)
+
+
+@dataclass
+class CardBalance:
+    """What a customer sees about a card's data at ``now``."""
+
+    state: str
+    remaining_bytes: int  # across active limited periods
+    total_bytes: int
+    unlimited: bool
+    valid_until: datetime | None  # end of the longest-running started period
+    waiting_for_first_use: bool  # an active period whose clock starts at first use
+    next_queued: QueuedPeriod | None
+    queued_count: int
+    usage_updated_at: datetime | None
+    overage_bytes: int
+    active_periods: list[Period] = field(default_factory=list)
+
+    @property
+    def has_data(self) -> bool:
+        return self.unlimited or self.remaining_bytes > 0
+
+    @property
+    def used_percent(self) -> int:
+        if self.unlimited or not self.total_bytes:
+            return 0
+        return min(100, (self.total_bytes - self.remaining_bytes) * 100 // self.total_bytes)
+
+
+def card_balance(*, card: Card, now: datetime) -> CardBalance:
+    """The balance as it is at ``now``, even if a sweep has not yet expired what ended."""
+    periods = list(card.periods.filter(state__in=(PeriodState.ACTIVE, PeriodState.QUEUED))
+                   .order_by("created_at", "id"))
+    active = [p for p in periods if p.state == PeriodState.ACTIVE
+              and (p.ends_at is None or p.ends_at > now)]
+    queued = [p for p in periods if p.state == PeriodState.QUEUED]
+    limited = [p for p in active if not p.unlimited]
+    ends = [p.ends_at for p in active if p.ends_at is not None]
+    head = queued[0] if queued else None
+    return CardBalance(
+        state=card.state,
+        remaining_bytes=sum(p.remaining_bytes for p in limited),
+        total_bytes=sum(p.total_bytes for p in limited),
+        unlimited=any(p.unlimited for p in active),
+        valid_until=max(ends) if ends else None,
+        waiting_for_first_use=any(p.ends_at is None for p in active),
+        next_queued=QueuedPeriod(head.public_id, head.names, head.plan_code, head.total_bytes,
+                                 head.validity_days) if head else None,
+        queued_count=len(queued),
+        usage_updated_at=card.usage_updated_at,
+        overage_bytes=card.overage_bytes,
+        active_periods=active,
+    )
+
+
+def card_usage_by_day(*, card: Card, now: datetime, tz: tzinfo,
+                      days: int = 30) -> list[tuple[date, int]]:
+    """Bytes used per local day for the last ``days`` days up to today (zeros included),
+    counted from the ledger's usage and overage rows by the time the usage happened."""
+    today = now.astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    rows = (LedgerEntry.objects
+            .filter(card=card, kind__in=(LedgerKind.DEBIT_USAGE, LedgerKind.OVERAGE),
+                    at__gte=since, at__lte=now)
+            .annotate(day=TruncDate("at", tzinfo=tz)).values("day")
+            .annotate(used=Sum("bytes")))
+    used = {row["day"]: -row["used"] for row in rows}
+    return [(first + timedelta(days=i), used.get(first + timedelta(days=i), 0))
+            for i in range(days)]
+
+
+def card_ledger(*, card: Card) -> QuerySet[LedgerEntry]:
+    """The card's ledger, newest first (for history pages)."""
+    return card.ledger.select_related("period").order_by("-id")
+
+
+def cards_with_due_work(*, now: datetime) -> QuerySet[Card]:
+    """Cards whose periods need moving on: an active period past its end or used up,
+    or a queued period with nothing active in front of it. Paused cards wait."""
+    active = Period.objects.filter(card=OuterRef("pk"), state=PeriodState.ACTIVE)
+    due = Exists(active.filter(Q(ends_at__lte=now) | Q(unlimited=False, remaining_bytes=0)))
+    queued = Period.objects.filter(card=OuterRef("pk"), state=PeriodState.QUEUED)
+    stranded = Exists(queued) & ~Exists(active)
+    return Card.objects.exclude(state=CardState.PAUSED).filter(due | stranded).order_by("pk")
