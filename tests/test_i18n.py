@@ -1,0 +1,130 @@
+"""The Simplified Chinese catalogue is complete, compiled, and up to date with the code.
+
+After adding or changing a user-facing string, refresh the catalogue with
+
+    make messages
+
+(``cd simdesk && simdesk makemessages -l zh_Hans --no-obsolete --no-location
+--ignore 'static/*'`` then ``simdesk compilemessages --ignore .venv``), translate
+every empty ``msgstr`` in ``simdesk/locale/zh_Hans/LC_MESSAGES/django.po``, remove
+any ``#, fuzzy`` mark after checking the guess, run ``make messages`` again to
+compile, and commit both the ``.po`` and the ``.mo``.
+"""
+
+import io
+import re
+import shutil
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
+
+PACKAGE_DIR = Path(settings.BASE_DIR) / "simdesk"
+LOCALE_DIR = PACKAGE_DIR / "locale" / "zh_Hans" / "LC_MESSAGES"
+PO_PATH = LOCALE_DIR / "django.po"
+MO_PATH = LOCALE_DIR / "django.mo"
+REFRESH = "run `make messages`, translate the new entries in django.po, run it again, commit"
+
+
+def load_po(path=PO_PATH):
+    with open(path, "rb") as f:
+        return read_po(f, locale="zh_Hans")
+
+
+def translations(catalog) -> dict:
+    """{(context, msgid): msgstr} for every real entry (not the header)."""
+    out = {}
+    for message in catalog:
+        if not message.id:
+            continue
+        msgid = message.id if isinstance(message.id, str) else tuple(message.id)
+        msgstr = message.string if isinstance(message.string, str) else tuple(message.string)
+        out[(message.context, msgid)] = msgstr
+    return out
+
+
+def placeholders(text: str) -> set[str]:
+    named = set(re.findall(r"%\((\w+)\)[sdifr]", text))
+    template = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    return named | template
+
+
+def test_it_translates_every_message_and_leaves_nothing_fuzzy():
+    catalog = load_po()
+
+    untranslated = [
+        message.id
+        for message in catalog
+        if message.id
+        and not all(message.string if isinstance(message.string, tuple) else [message.string])
+    ]
+    fuzzy = [message.id for message in catalog if message.fuzzy]
+
+    assert catalog.plural_forms == "nplurals=1; plural=0;"
+    assert not untranslated, f"untranslated ({REFRESH}):\n" + "\n".join(map(str, untranslated))
+    assert not fuzzy, "fuzzy entries (check and unmark them):\n" + "\n".join(map(str, fuzzy))
+
+
+def test_it_keeps_every_placeholder_of_the_english_text():
+    """A translation that drops or renames %(name)s would crash or say the wrong thing."""
+    wrong = []
+    for message in load_po():
+        if not message.id:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        expected = placeholders(ids[-1])
+        for translated in strings:
+            if translated and placeholders(translated) != expected:
+                wrong.append(f"{ids[0]!r} → {translated!r}")
+    assert not wrong, "placeholders differ:\n" + "\n".join(wrong)
+
+
+def test_it_ships_a_compiled_catalogue_that_matches_the_po():
+    with open(PO_PATH, "rb") as f:
+        po = read_po(f, locale="zh_Hans")
+    compiled_now = io.BytesIO()
+    write_mo(compiled_now, po)
+    compiled_now.seek(0)
+
+    with open(MO_PATH, "rb") as f:
+        committed = read_mo(f)
+
+    assert translations(committed) == translations(read_mo(compiled_now)), (
+        f"django.mo is stale: {REFRESH}"
+    )
+
+
+@pytest.mark.skipif(
+    shutil.which("xgettext") is None,
+    reason="xgettext (GNU gettext) is not installed, so the strings in the code cannot be "
+    "extracted to compare with the catalogue; install gettext to run this check",
+)
+def test_it_has_an_entry_for_every_string_in_the_code(tmp_path, monkeypatch):
+    """makemessages on a copy of the code must find no message the catalogue lacks."""
+    copy = tmp_path / "simdesk"
+    shutil.copytree(
+        PACKAGE_DIR,
+        copy,
+        ignore=shutil.ignore_patterns("__pycache__", "static", "*.mo", "node_modules"),
+    )
+    monkeypatch.chdir(copy)
+
+    with override_settings(LOCALE_PATHS=[copy / "locale"]):
+        call_command(
+            "makemessages", locale=["zh_Hans"], no_location=True, ignore_patterns=["static/*"],
+            verbosity=0,
+        )
+
+    extracted = translations(load_po(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+    committed = translations(load_po())
+    missing = sorted(str(msgid) for (_ctx, msgid) in extracted.keys() - committed.keys())
+    assert not missing, (
+        f"{len(missing)} message(s) in the code are not in django.po ({REFRESH}):\n"
+        + "\n".join(missing)
+    )
