@@ -13,4 +13,7 @@ SCHEDULE: list[Sweep] = [
           timedelta(hours=6)),
     Sweep("prune-task-results", "simdesk.core.tasks.prune_finished_task_results",
           timedelta(hours=24)),
+    # Expire ended periods, mark used-up ones, start queued ones (one task per due card).
+    Sweep("cards-advance-periods", "simdesk.cards.tasks.cards_advance_sweep",
+          timedelta(minutes=1)),
 ]

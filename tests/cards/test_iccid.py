@@ -42,7 +42,10 @@ def test_it_refuses_an_iccid_that_does_not_start_with_89():
     assert error.value.code == "iccid_prefix"
 
 
-@pytest.mark.parametrize("value", ["", "89445001021983O4826", "８９４４５００１０２１９８３０４８２６"])
+FULL_WIDTH = "８９４４５００１０２１９８３０４８２６"
+
+
+@pytest.mark.parametrize("value", ["", "89445001021983O4826", FULL_WIDTH])
 def test_it_refuses_anything_but_ascii_digits(value):
     with pytest.raises(ValidationError) as error:
         validate_iccid(value)
