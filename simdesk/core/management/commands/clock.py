@@ -18,8 +18,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, **options):
         self.running = True
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, self._stop)
+        if not once:
+            # Finish the current tick, then stop (Ctrl-C, or `simdesk run` stopping).
+            signal.signal(signal.SIGTERM, self._stop)
+            signal.signal(signal.SIGINT, self._stop)
         self.stdout.write(f"clock: {len(SCHEDULE)} sweeps, tick {settings.CLOCK_TICK_SECONDS}s")
         while self.running:
             close_old_connections()
@@ -32,7 +34,10 @@ class Command(BaseCommand):
                 traceback.print_exc()
             if once:
                 break
-            time.sleep(settings.CLOCK_TICK_SECONDS)
+            # Sleep in short steps so a stop request is honoured promptly.
+            deadline = time.monotonic() + settings.CLOCK_TICK_SECONDS
+            while self.running and time.monotonic() < deadline:
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
     def _stop(self, signum, frame):
         self.running = False

@@ -31,28 +31,43 @@ class Command(BaseCommand):
             "worker": [*cli, "worker"],
             "clock": [*cli, "clock"],
         }
-        self.children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
-        self.stdout.write(self.style.SUCCESS(f"simdesk is running on http://{bind}/ "
-                                             "(Ctrl-C stops it)"))
+        # Handlers first, so a signal that arrives while starting is not lost.
         self.stopping = False
+        self.signalled = False
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
+        # Fixed argument lists built above, never from user input.
+        self.children = {
+            name: subprocess.Popen(cmd, env=env)  # noqa: S603
+            for name, cmd in commands.items()
+        }
+        self.stdout.write(self.style.SUCCESS(f"simdesk is running on http://{bind}/ "
+                                             "(Ctrl-C stops it)"))
         exit_code = 0
         while not self.stopping:
             for name, child in self.children.items():
-                if child.poll() is not None:
+                if child.poll() is not None and not self.signalled:
                     self.stderr.write(f"{name} exited with {child.returncode}; stopping")
                     exit_code = child.returncode or 1
                     self.stopping = True
                     break
             time.sleep(0.2)
         self._stop_all()
-        sys.exit(exit_code)
+        sys.exit(0 if self.signalled else exit_code)
 
     def _on_signal(self, signum, frame):
+        self.signalled = True
         self.stopping = True
 
-    def _stop_all(self, timeout=10.0):
+    def _stop_all(self, grace=2.0, timeout=10.0):
+        # Ctrl-C in a terminal reaches the whole process group, so the children
+        # are usually stopping already: give them a moment before sending
+        # SIGTERM, because a second signal makes the worker abandon its task.
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(
+            child.poll() is None for child in self.children.values()
+        ):
+            time.sleep(0.1)
         for child in self.children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
