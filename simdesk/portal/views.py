@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from simdesk.accounts.services import LANGUAGE_CODES, user_set_language, user_update_preferences
+from simdesk.core.errors import ServiceError
 
 from .forms import PreferencesForm
 
@@ -24,14 +25,18 @@ def account_settings(request):
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            user_update_preferences(user=user, **form.cleaned_data)
-            # Confirm in the language just chosen: the next page is shown in it.
-            with translation.override(user.language):
-                messages.success(request, _("Your preferences were saved."))
-            response = redirect("portal:settings")
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language,
-                                samesite="Lax", max_age=365 * 24 * 3600)
-            return response
+            try:
+                user_update_preferences(user=user, **form.cleaned_data)
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                # Confirm in the language just chosen: the next page is shown in it.
+                with translation.override(user.language):
+                    messages.success(request, _("Your preferences were saved."))
+                response = redirect("portal:settings")
+                response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language,
+                                    samesite="Lax", max_age=365 * 24 * 3600)
+                return response
     else:
         form = PreferencesForm(initial={
             "language": user.language or request.LANGUAGE_CODE,
