@@ -4,6 +4,9 @@ Everything goes through HTTP, with the URL and form field names of allauth 65.21
 (``allauth/account/urls.py`` and ``allauth/account/forms.py``).
 """
 
+import re
+
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -41,6 +44,8 @@ def test_it_signs_a_new_customer_up_with_the_code_from_their_email(client, db):
     assert response["Location"] == reverse("account_email_verification_sent")
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["bob@example.com"]
+    assert mail.outbox[0].subject.startswith(f"[{settings.SITE_NAME}] ")
+    assert mail.outbox[0].body.startswith(f"Hello from {settings.SITE_NAME}!")
     assert signed_in_email(client) is None
 
     # when they enter the code from the e-mail
@@ -71,7 +76,7 @@ def test_it_refuses_a_wrong_verification_code(client, db):
     assert not User.objects.get(email="bob@example.com").emailaddress_set.get().verified
 
 
-def test_it_remembers_the_language_a_customer_signed_up_in(client, db):
+def test_it_writes_to_a_chinese_visitor_in_chinese_and_remembers_the_language(client, db):
     client.post(
         reverse("account_signup"),
         {"email": "li@example.com", "password1": OLD_PASSWORD, "password2": OLD_PASSWORD},
@@ -79,6 +84,8 @@ def test_it_remembers_the_language_a_customer_signed_up_in(client, db):
     )
 
     assert User.objects.get(email="li@example.com").language == "zh-hans"
+    assert mail.outbox[0].body.startswith(f"您好，这里是 {settings.SITE_NAME}！")
+    assert "验证代码" in mail.outbox[0].body
 
 
 def test_it_resets_a_forgotten_password_with_the_code_from_the_email(client, make_user):
@@ -159,6 +166,4 @@ def test_it_answers_a_reset_request_alike_for_known_and_unknown_addresses(client
 
 
 def strip_tokens(html: bytes) -> bytes:
-    import re
-
     return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", html)
