@@ -85,6 +85,8 @@ def test_it_gives_recovery_codes_when_totp_is_turned_on(client, alice_signed_in,
     codes = response.context["unused_codes"]
     assert len(codes) >= 8
     assert all(code in response.content.decode() for code in codes)
+    download = reverse("mfa_download_recovery_codes")
+    assert re.search(rf'<a href="{download}"\s+class="button"', response.content.decode())
     assert Authenticator.objects.filter(
         user=alice_signed_in, type=Authenticator.Type.RECOVERY_CODES
     ).exists()
