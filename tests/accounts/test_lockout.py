@@ -15,6 +15,8 @@ from django.http import JsonResponse
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from .conftest import code_from_last_mail
+
 PASSWORD = "correct horse battery"
 
 
@@ -143,3 +145,26 @@ def test_it_answers_an_api_client_with_a_json_problem(client, alice):
     )
     assert response.status_code == 429
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_it_lifts_the_lockout_once_the_password_is_reset(client, alice):
+    # given alice is locked out
+    fail_to_sign_in(client, "alice@example.com", settings.AXES_FAILURE_LIMIT)
+
+    # when she resets her password with the code from her e-mail, as the lockout page offers
+    client.post(reverse("account_reset_password"), {"email": "alice@example.com"})
+    code = code_from_last_mail("alice@example.com")
+    client.post(reverse("account_confirm_password_reset_code"), {"code": code})
+    new_password = "seven quiet lanterns 17"
+    response = client.post(
+        reverse("account_complete_password_reset"),
+        {"password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+
+    # then she can sign in with the new password at once
+    response = client.post(
+        reverse("account_login"), {"login": "alice@example.com", "password": new_password}
+    )
+    assert response.status_code == 302
+    assert AccessAttempt.objects.count() == 0
