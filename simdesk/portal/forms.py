@@ -2,11 +2,17 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 
+def language_choices():
+    # Each language in its own name, so anyone can find theirs whatever the page is in.
+    return [(code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES]
+
+
 class PreferencesForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=_("Language"), choices=language_choices)
     time_zone = forms.CharField(
         label=_("Time zone"),
         max_length=64,

@@ -32,6 +32,15 @@ def test_it_shows_the_current_preferences(client, alice_signed_in):
     assert '<option value="Asia/Shanghai">' in response.content.decode()
 
 
+def test_it_names_each_language_in_that_language(client, alice_signed_in):
+    response = client.get(reverse("portal:settings"), HTTP_ACCEPT_LANGUAGE="zh-Hans")
+
+    html = response.content.decode()
+    # the language the page is in is preselected, and each is named in itself
+    assert '<option value="zh-hans" selected>简体中文</option>' in html
+    assert '<option value="en">English</option>' in html
+
+
 def test_it_saves_the_preferences(client, alice_signed_in):
     # when alice saves Chinese, Shanghai time and yuan
     response = client.post(
