@@ -72,3 +72,31 @@ def test_it_lists_only_importable_tasks_in_the_schedule():
     for sweep in SCHEDULE:
         assert isinstance(import_string(sweep.task), Task), sweep.task
         assert sweep.every > timedelta(0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_enqueues_once_when_clocks_on_two_machines_race(hourly, now):
+    """Real concurrency: each clock has its own connection, and they start together."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(4)
+    results: list[list[str]] = []
+
+    def clock():
+        try:
+            barrier.wait()
+            results.append(sweeps_run_due(schedule=[hourly], now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=clock) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(results) == [[], [], [], ["test-hourly"]]
+    assert RUNS == ["ran"]
