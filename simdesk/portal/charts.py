@@ -6,6 +6,7 @@ pixel on a phone. Every piece of text goes through ``escape``; the whole
 document is built here and returned as safe markup.
 """
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import date
 
@@ -19,7 +20,7 @@ from simdesk.core.units import format_bytes
 
 WIDTH = 360
 HEIGHT = 180
-LEFT = 52  # room for "999 MB"
+LEFT = 58  # room for "1.25 GB"
 RIGHT = 6
 TOP = 10
 BOTTOM = 24  # room for the date labels
@@ -27,6 +28,8 @@ PLOT_W = WIDTH - LEFT - RIGHT
 PLOT_H = HEIGHT - TOP - BOTTOM
 BAR_GAP = 0.2  # share of a slot left empty between bars
 LABEL_EVERY = 7  # a date label every week, counted back from the last day
+LABEL_SPACING = 6
+FONT_SIZE = 12
 
 # Axis tops are one of these × a power of ten, so a label reads "1.5 GB", not "1.37 GB".
 _NICE = (10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100)
@@ -43,6 +46,13 @@ def nice_ceiling(peak: int) -> int:
         if nice * power >= peak:
             return nice * power
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def text_width(text: str) -> float:
+    """A generous estimate of the drawn width of ``text`` at FONT_SIZE: wide glyphs
+    (CJK, full-width forms) take a full em, everything else about 0.62 em."""
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.62
+               for ch in text) * FONT_SIZE
 
 
 def _num(value: float) -> str:
@@ -99,7 +109,8 @@ def usage_chart_svg(
     desc_id = f"{chart_id}-desc"
     parts = [
         f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="100%" role="img" aria-labelledby="{escape(title_id)} {escape(desc_id)}" '
+        f'width="100%" font-size="{FONT_SIZE}" role="img" '
+        f'aria-labelledby="{escape(title_id)} {escape(desc_id)}" '
         f'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{escape(title_id)}">{escape(title)}</title>',
         f'<desc id="{escape(desc_id)}">{escape(desc)}</desc>',
@@ -139,15 +150,24 @@ def usage_chart_svg(
         parts.append("</g>")
 
         parts.append('<g class="chart-dates" aria-hidden="true">')
-        for index, (day, _used) in enumerate(days):
-            if (count - 1 - index) % LABEL_EVERY:
+        # Walk back from the last day, a label a week, skipping any that would touch the
+        # one to its right (Chinese dates are about twice as wide as English ones).
+        free_until = WIDTH - RIGHT + LABEL_SPACING
+        labels = []
+        for index in range(count - 1, -1, -LABEL_EVERY):
+            text = date_format(days[index][0], axis_format)
+            width = text_width(text)
+            center = LEFT + index * slot + slot / 2
+            right = min(center + width / 2, WIDTH - RIGHT)
+            left = right - width
+            if right > free_until - LABEL_SPACING or left < 0:
                 continue
-            x = LEFT + index * slot + slot / 2
-            anchor = "end" if index == count - 1 else "middle"
+            labels.append((left + width / 2, text))
+            free_until = left
+        for center, text in reversed(labels):
             parts.append(
-                f'<text x="{_num(x if anchor == "middle" else WIDTH - RIGHT)}" '
-                f'y="{HEIGHT - 6}" text-anchor="{anchor}">'
-                f"{escape(date_format(day, axis_format))}</text>"
+                f'<text x="{_num(center)}" y="{HEIGHT - 6}" text-anchor="middle">'
+                f"{escape(text)}</text>"
             )
         parts.append("</g>")
     else:

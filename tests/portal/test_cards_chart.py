@@ -7,7 +7,14 @@ import pytest
 from django.utils import translation
 
 from simdesk.core.units import GB, MB
-from simdesk.portal.charts import HEIGHT, PLOT_H, TOP, nice_ceiling, usage_chart_svg
+from simdesk.portal.charts import (
+    HEIGHT,
+    PLOT_H,
+    TOP,
+    nice_ceiling,
+    text_width,
+    usage_chart_svg,
+)
 
 FIRST = date(2026, 5, 3)
 
@@ -120,3 +127,19 @@ def test_it_draws_nothing_to_scale_for_no_days_at_all():
 
     assert bars(svg) == []
     assert "No usage to show." in svg
+
+
+def test_it_leaves_out_date_labels_that_would_overlap_when_dates_are_wide():
+    # Given dates written the Chinese way ("5月25日"), about twice as wide as "May 25",
+    with translation.override("zh-hans"):
+        svg = usage_chart_svg(month([5 * MB] * 30))
+
+    texts = re.findall(r'<text x="([^"]+)"[^>]*>([^<]+)</text>',
+                       svg.split('class="chart-dates"')[1])
+    # then the last day keeps its label and no two labels come closer than their widths.
+    assert texts[-1][1].startswith("6")
+    centers = [float(x) for x, _t in texts]
+    widths = [text_width(t) for _x, t in texts]
+    for i in range(len(texts) - 1):
+        assert centers[i] + widths[i] / 2 < centers[i + 1] - widths[i + 1] / 2
+    assert centers[-1] + widths[-1] / 2 <= 360
