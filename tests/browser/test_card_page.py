@@ -92,7 +92,41 @@ def test_it_shows_the_demo_customer_a_card_page_with_bar_chart_and_qr_code_on_a_
     assert box["width"] >= 200 and box["height"] >= 200
     assert chart.bounding_box()["width"] >= 300
 
+    assert decode_qr_in_page(page, "svg.qr-code") == [card.activation.qr_payload]
+
     screenshot(page, f"card-{language}")
+
+
+def decode_qr_in_page(page, selector, size=300):
+    """Let the browser paint the inline SVG onto a canvas and ZXing read the pixels."""
+    import zxingcpp
+
+    grey = page.evaluate(
+        """async ([selector, size]) => {
+            const svg = document.querySelector(selector).cloneNode(true);
+            svg.setAttribute("width", size);
+            svg.setAttribute("height", size);
+            const url = "data:image/svg+xml;charset=utf-8,"
+                + encodeURIComponent(new XMLSerializer().serializeToString(svg));
+            const img = new Image();
+            await new Promise((ok, fail) => {
+                img.onload = ok; img.onerror = fail; img.src = url;
+            });
+            const canvas = document.createElement("canvas");
+            canvas.width = canvas.height = size;
+            const ctx = canvas.getContext("2d");
+            ctx.fillStyle = "#fff";
+            ctx.fillRect(0, 0, size, size);
+            ctx.drawImage(img, 0, 0, size, size);
+            const rgba = ctx.getImageData(0, 0, size, size).data;
+            const out = [];
+            for (let i = 0; i < rgba.length; i += 4) out.push(rgba[i + 1]);
+            return out;
+        }""",
+        [selector, size],
+    )
+    image = memoryview(bytes(grey)).cast("B", (size, size))
+    return [barcode.text for barcode in zxingcpp.read_barcodes(image)]
 
 
 def sign_in(page, base_url):
