@@ -5,6 +5,8 @@ plan's terms in plain words.
 
 from dataclasses import dataclass
 
+from babel import UnknownLocaleError
+from babel.lists import format_list
 from django import forms
 from django.conf import settings
 from django.http import Http404, QueryDict
@@ -12,7 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, to_locale
 
 from simdesk.catalog.countries import country_name
 from simdesk.catalog.models import Plan, PlanKind
@@ -165,8 +167,16 @@ def coverage_label(plan: Plan, language: str) -> str:
             "%(region)s + %(count)d country", "%(region)s + %(count)d countries", len(own)
         ) % {"region": region_name, "count": len(own)}
     if len(own) <= 3:
-        return ", ".join(own)
+        return _format_list(own, language)
     return ngettext("%(count)d country", "%(count)d countries", len(own)) % {"count": len(own)}
+
+
+def _format_list(items: list[str], language: str) -> str:
+    """"A, B and C" with the language's own separators ("A、B和C" in Chinese)."""
+    try:
+        return format_list(items, locale=to_locale(language))
+    except (ValueError, UnknownLocaleError):
+        return format_list(items, locale="en")
 
 
 def data_label(plan: Plan, language: str) -> str:

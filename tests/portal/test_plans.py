@@ -151,3 +151,20 @@ class TestPlanDetailPage:
     def test_it_answers_404_for_an_archived_plan(self, client, catalog):
         response = client.get(reverse("portal:plan_detail", args=["japan-1gb-3d"]))
         assert response.status_code == 404
+
+
+@pytest.mark.django_db
+class TestCoverageLabel:
+    def test_it_names_a_few_countries_with_the_languages_own_separators(self, catalog):
+        from simdesk.portal.plans import coverage_label
+
+        plan = Plan.objects.with_display_data().get(code="china-hk-6gb-15d")
+        assert coverage_label(plan, "en") == "China, Hong Kong SAR China, and Macao SAR China"
+        assert "、" in coverage_label(plan, "zh-hans")
+
+    def test_it_names_the_region_of_a_regional_plan(self, catalog):
+        from simdesk.portal.plans import coverage_label
+
+        plan = Plan.objects.with_display_data().get(code="europe-5gb-15d")
+        assert coverage_label(plan, "en") == "Europe"
+        assert coverage_label(plan, "zh-hans") == "欧洲"
