@@ -118,10 +118,17 @@ class PlanAdmin(admin.ModelAdmin):
     actions = ["archive_plans", "restore_plans"]
     fieldsets = [
         (None, {"fields": ["code", "kind", "status", "sort_order"]}),
-        (_("Data"), {"fields": ["data_bytes", "fair_use_bytes", "throttle_kbps"]}),
+        (_("Data"), {
+            "fields": ["data_bytes", "fair_use_bytes", "throttle_kbps"],
+            "description": _("A plan has a data allowance, or is unlimited (data left empty) "
+                             "with a fair-use cap and a throttle speed."),
+        }),
         (_("Validity and stacking"), {
             "fields": ["validity_days", "validity_start", "stacking", "renewable",
                        "pausable", "max_pause_days"],
+            "description": _("A top-up extends or runs in parallel, never queues. A plan that "
+                             "extends starts on purchase. A pausable plan says for how many "
+                             "days."),
         }),
         (_("Coverage"), {"fields": ["region"],
                          "description": _("A region, extra countries below, or both.")}),

@@ -100,6 +100,13 @@ class TestPlanAdmin:
         plan.refresh_from_db()
         assert plan.status == "archived" and plan.archived_at is not None
 
+    def test_it_shows_a_plan_with_the_rules_staff_must_follow(self, staff_client, make_plan):
+        plan = make_plan()
+        response = staff_client.get(reverse("admin:catalog_plan_change", args=[plan.pk]))
+        page = errors_on_page(response)
+        assert "A top-up extends or runs in parallel, never queues." in page
+        assert 'value="Plan japan-3gb-7d"' in page
+
     def test_it_lists_plans(self, staff_client, make_plan):
         make_plan(data_bytes=None, fair_use_bytes=GB, throttle_kbps=512)
         response = staff_client.get(reverse("admin:catalog_plan_changelist"))
