@@ -57,3 +57,16 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language_and_time_zone():
+    """A request made through the test client leaves its language active in this
+    thread; every test starts (and ends) in the defaults, whatever ran before."""
+    from django.utils import timezone, translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.deactivate()
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.deactivate()
