@@ -136,3 +136,11 @@ def test_it_never_lets_a_ledger_row_change_or_disappear(card, make_plan, now):
         row.save()
     with pytest.raises(Exception, match="append-only"):
         row.delete()
+
+
+def test_zero_bytes_of_usage_only_moves_the_last_updated_time(card, make_plan, now):
+    period_create(card=card, plan=make_plan(), source="a", now=now)
+    result = card_debit_usage(card=card, bytes=0, reference="u0", at=now, now=now)
+    assert result.applied is False and result.debited == []
+    assert not LedgerEntry.objects.filter(reference="u0").exists()
+    assert reload(card).usage_updated_at == now

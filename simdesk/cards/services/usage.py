@@ -46,6 +46,12 @@ def _has_data(card: Card) -> bool:
     return _next_period(card) is not None
 
 
+def _settle(card: Card, now: datetime) -> None:
+    """Every call leaves the card's periods as they are at ``now``, whatever it did."""
+    _advance(card, now)
+    card_sync_state(card=card, at=now)
+
+
 def _replay(card: Card, reference: str, rows: list[LedgerEntry]) -> DebitResult:
     result = DebitResult(reference=reference, bytes=0, applied=False)
     for row in rows:
@@ -66,8 +72,10 @@ def card_debit_usage(*, card: Card, bytes: int, reference: str, at: datetime,
     one left to use; a queued period starts the moment the usage used up the last one.
 
     Exactly once per ``reference`` (``usage:<source>:<record id>``): a second call is
-    a no-op that returns the original result with ``applied=False``. Usage that
-    arrives after its period was closed is taken from what is active now.
+    a no-op that returns the original result with ``applied=False``. Zero bytes is
+    nothing to apply: it only moves ``usage_updated_at`` and leaves no ledger row
+    (so it does not reserve its reference). Usage that arrives after its period was
+    closed is taken from what is active now.
     """
     if bytes < 0:
         raise ServiceError(_("Usage cannot be a negative number of bytes."))
@@ -78,7 +86,15 @@ def card_debit_usage(*, card: Card, bytes: int, reference: str, at: datetime,
         card = card_lock(card)
         previous = list(LedgerEntry.objects.filter(reference=reference).order_by("seq"))
         if previous:
+            _settle(card, now)
             return _replay(card, reference, previous)
+        if bytes == 0:
+            if card.usage_updated_at is None or at > card.usage_updated_at:
+                card.usage_updated_at = at
+                card.save(update_fields=["usage_updated_at", "updated_at"])
+            _settle(card, now)
+            return DebitResult(reference=reference, bytes=0, applied=False,
+                               ran_out=not _has_data(card))
         # Periods that ended before the usage happened must not take it.
         _advance(card, at)
         result = DebitResult(reference=reference, bytes=bytes)
@@ -117,7 +133,6 @@ def card_debit_usage(*, card: Card, bytes: int, reference: str, at: datetime,
         if card.usage_updated_at is None or at > card.usage_updated_at:
             card.usage_updated_at = at
             card.save(update_fields=["usage_updated_at", "updated_at"])
-        _advance(card, now)
-        card_sync_state(card=card, at=now)
+        _settle(card, now)
         result.ran_out = not _has_data(card)
         return result
