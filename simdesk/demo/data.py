@@ -9,6 +9,7 @@ from datetime import datetime
 from allauth.account.models import EmailAddress
 
 from simdesk.accounts.models import User
+from simdesk.cards.demo import demo_cards_load
 from simdesk.catalog.demo import demo_catalog_load
 
 DEMO_CUSTOMER_EMAIL = "demo@simdesk.example"
@@ -48,4 +49,5 @@ def demo_load(*, now: datetime) -> DemoUsers:
     """Load everything the demo needs; later domains add their loaders here."""
     users = demo_users_load(now=now)
     demo_catalog_load(now=now)
+    demo_cards_load(now=now, customer=users.customer)
     return users
