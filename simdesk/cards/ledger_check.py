@@ -44,10 +44,10 @@ def ledger_violations() -> Iterator[Violation]:
                                          "remaining_bytes", "used_bytes")
     for pk, public_id, card_id, unlimited, total, remaining, used in periods.iterator():
         iccid = iccids.get(card_id, f"#{card_id}")
-        row = sums.get(pk, {"total": 0, "credits": 0, "usage": 0})
         label = f"period {public_id}"
-        if row["total"] is None and row["credits"] is None:
-            yield Violation(iccid, f"{label} has no ledger rows")
+        row = sums.get(pk)
+        if row is None:
+            yield Violation(iccid, f"{label} has no ledger rows (not even its purchase)")
             continue
         usage = -(row["usage"] or 0)
         if used != usage:

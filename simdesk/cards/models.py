@@ -101,6 +101,12 @@ class Card(BaseModel):
     def __str__(self) -> str:
         return self.iccid
 
+    def clean(self):
+        super().clean()
+        # One stored form whatever staff typed: no LPA: prefix, lower-case host.
+        if self.activation_code:
+            self.activation_code = str(activation_code_parse(self.activation_code))
+
     # --- Claim code --------------------------------------------------------------------
 
     def set_claim_code(self, raw: str) -> None:

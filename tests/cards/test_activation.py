@@ -39,3 +39,13 @@ def test_it_stores_codes_without_the_prefix_and_draws_the_qr_with_it():
 def test_it_refuses_malformed_codes(text):
     with pytest.raises(ValidationError):
         activation_code_parse(text)
+
+
+def test_a_card_saved_from_a_form_keeps_its_code_without_the_prefix(db):
+    from simdesk.cards.iccid import iccid_with_check_digit
+    from simdesk.cards.models import Card
+
+    card = Card(iccid=iccid_with_check_digit("894450010000000777"),
+                activation_code="LPA:1$SMDP.example.com$ABC")
+    card.full_clean()
+    assert card.activation_code == "1$smdp.example.com$ABC"

@@ -66,3 +66,10 @@ def test_it_fails_when_a_usage_record_was_applied_twice(busy_card, now):
 def test_it_fails_when_the_overage_total_does_not_match(busy_card):
     Card.objects.filter(pk=busy_card.pk).update(overage_bytes=0)
     assert any("overage" in str(v) for v in ledger_violations())
+
+
+def test_it_fails_on_a_period_without_any_ledger_row(card, make_plan, now):
+    period = period_create(card=card, plan=make_plan(), source="a", now=now)
+    LedgerEntry.objects.filter(period=period).delete()  # queryset delete bypasses the guard
+    Period.objects.filter(pk=period.pk).update(total_bytes=0, remaining_bytes=0)
+    assert any("no ledger rows" in str(v) for v in ledger_violations())
