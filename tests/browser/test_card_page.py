@@ -18,38 +18,8 @@ def demo_esim(now):
     """The demo customer's eSIM: the first of their cards that has an activation code."""
     demo = demo_load(now=now)
     cards = [card for card in cards_for_customer(customer=demo.customer) if card.activation_code]
-    if not cards:
-        # Until the demo data gives the demo customer an eSIM, give them one the way a
-        # customer gets one: staff import, claim, a plan sold, some usage.
-        cards = [_esim_for(demo.customer, now)]
+    assert cards, "the demo data gives the demo customer no eSIM"
     return cards[0]
-
-
-def _esim_for(customer, now):
-    from datetime import timedelta
-
-    from simdesk.cards.iccid import iccid_with_check_digit
-    from simdesk.cards.services import (
-        card_claim,
-        card_debit_usage,
-        cards_import_rows,
-        period_create,
-    )
-    from simdesk.catalog.models import Plan
-
-    iccid = iccid_with_check_digit("894450019900000001")
-    cards_import_rows(rows=[(2, {"iccid": iccid, "claim_code": "DEMO1234",
-                                 "activation_code": "1$smdp.example.com$DEMO-ESIM-0001"})],
-                      now=now)
-    card = card_claim(customer=customer, iccid=iccid, claim_code="DEMO1234", now=now)
-    plans = list(Plan.objects.filter(data_bytes__isnull=False).order_by("data_bytes"))
-    period_create(card=card, plan=plans[-1], source="browser-test:1", now=now - timedelta(days=12))
-    for day in range(1, 12):
-        card_debit_usage(card=card, bytes=(37 + day * 53 % 300) * 10**6,
-                         reference=f"usage:browser-test:{day}", at=now - timedelta(days=day),
-                         now=now)
-    period_create(card=card, plan=plans[0], source="browser-test:2", now=now)
-    return card
 
 
 @pytest.mark.parametrize(("language", "django_language"), [("en", "en"), ("zh-CN", "zh-hans")])
