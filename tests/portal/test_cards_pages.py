@@ -367,3 +367,34 @@ def test_it_invites_a_customer_without_cards_to_add_one_from_home(signed_in, clo
     html = signed_in.get(reverse("portal:home")).content.decode()
 
     assert f'href="{reverse("portal:card_add")}"' in html
+
+
+def test_it_says_so_when_the_card_is_already_in_the_account(signed_in, alice_card, clock):
+    response = signed_in.post(reverse("portal:card_add"),
+                              {"iccid": ICCID, "claim_code": "AB12-CD34"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("portal:card_detail",
+                                                     args=[alice_card.public_id])
+    assert f"The card ending in {ICCID[-4:]} is already in your account." in text_of(response)
+
+
+def test_it_shows_a_first_use_plan_as_days_from_first_use(
+    signed_in, alice, import_card, now, clock
+):
+    # Given a 7-day plan whose clock starts at first use, bought and not used yet,
+    plan = plan_upsert(code="japan-3gb-7d",
+                       terms={"kind": PlanKind.BASE, "data_bytes": 3 * GB, "validity_days": 7,
+                              "validity_start": ValidityStart.ON_FIRST_USE,
+                              "stacking": Stacking.QUEUE},
+                       translations={"en": ("Japan 3 GB", "3 GB for 7 days")},
+                       prices={"USD": 900}, countries=["JP"], now=now)
+    import_card(OTHER_ICCID, claim_code="ZZ99ZZ99")
+    card = card_claim(customer=alice, iccid=OTHER_ICCID, claim_code="ZZ99ZZ99", now=now)
+    period_create(card=card, plan=plan, source="test:first-use", now=now)
+
+    text = text_of(signed_in.get(reverse("portal:card_detail", args=[card.public_id])))
+
+    # then it has all its data and 7 days that start with the first use.
+    assert "3 GB of 3 GB left" in text
+    assert "Valid 7 days from first use" in text
+    assert "no usage reported yet" in text
