@@ -352,3 +352,54 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Ledger entries are append-only and cannot be deleted.")
+
+
+class NetworkActionKind(models.TextChoices):
+    ACTIVATE = "activate", _("Switch on")
+    SUSPEND = "suspend", _("Suspend")
+    RESUME = "resume", _("Resume")
+    DISCONNECT = "disconnect", _("Disconnect")
+
+
+class NetworkActionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("In progress")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class NetworkAction(BaseModel):
+    """One request to the mobile network about a card, and what came of it.
+
+    Written in the transaction that decided it (so a rolled back change asks the
+    network nothing), carried out after commit by a task through the configured
+    adapter, retried by the clock until done or given up (``next_attempt_at`` empty
+    on a failed row means no more tries). ``dedupe_key``, when given, makes the
+    same cause ask once.
+    """
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="network_actions",
+                             verbose_name=_("card"))
+    action = models.CharField(_("action"), max_length=12, choices=NetworkActionKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=NetworkActionStatus.choices,
+                              default=NetworkActionStatus.PENDING)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    dedupe_key = models.CharField(_("deduplication key"), max_length=200, null=True,
+                                  blank=True, unique=True)
+    adapter = models.CharField(_("adapter"), max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    requested_at = models.DateTimeField(_("requested at"))
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    detail = models.TextField(_("detail"), blank=True,
+                              help_text=_("What the network answered, or the last error."))
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("network action")
+        verbose_name_plural = _("network actions")
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.card_id} ({self.status})"

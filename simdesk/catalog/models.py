@@ -9,7 +9,7 @@ from datetime import datetime
 import babel.numbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -386,3 +386,170 @@ class PlanCountry(models.Model):
         if self.country:
             self.country = self.country.strip().upper()
         super().clean()
+
+
+# --- Coupons ---------------------------------------------------------------------------------
+
+def normalize_coupon_code(code: str) -> str:
+    """Codes are case-insensitive and stored upper-case: ' welcome10 ' is WELCOME10."""
+    return "".join((code or "").split()).upper()
+
+
+validate_coupon_code = RegexValidator(
+    r"^[A-Z0-9][A-Z0-9_-]{1,39}$",
+    _("Use 2 to 40 letters, digits, hyphens or underscores, for example WELCOME10."),
+    "coupon_code",
+)
+
+
+class CouponKind(models.TextChoices):
+    PERCENT = "percent", _("Percent off")
+    FIXED = "fixed", _("Fixed amount off")
+
+
+class Coupon(BaseModel):
+    """A discount code: a whole percent off, or a fixed amount off per currency.
+
+    Valid from ``valid_from`` (inclusive) to ``valid_until`` (exclusive), either
+    end optional. ``max_redemptions`` limits uses by everybody, ``max_per_customer``
+    uses by one customer; reserved and confirmed uses both count, released ones
+    do not. No plans selected means every plan.
+    """
+
+    code = models.CharField(_("code"), max_length=40, unique=True,
+                            validators=[validate_coupon_code],
+                            help_text=_("What customers type; letters are not case-sensitive."))
+    description = models.CharField(_("internal note"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=CouponKind.choices,
+                            default=CouponKind.PERCENT)
+    percent_off = models.PositiveSmallIntegerField(
+        _("percent off"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Percent coupons only: a whole number from 1 to 100."),
+    )
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True,
+                                       help_text=_("The coupon stops working at this moment."))
+    max_redemptions = models.PositiveIntegerField(
+        _("uses in total"), null=True, blank=True,
+        help_text=_("Leave empty for no limit."),
+    )
+    max_per_customer = models.PositiveIntegerField(
+        _("uses per customer"), null=True, blank=True, default=1,
+        help_text=_("Leave empty for no limit."),
+    )
+    plans = models.ManyToManyField(Plan, blank=True, related_name="coupons",
+                                   verbose_name=_("plans"),
+                                   help_text=_("Leave empty for every plan."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="percent", percent_off__gte=1, percent_off__lte=100)
+                           | models.Q(kind="fixed", percent_off__isnull=True)),
+                name="coupon_percent_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self):
+        super().clean()
+        self.code = normalize_coupon_code(self.code)
+        errors = {}
+        if self.kind == CouponKind.PERCENT and self.percent_off is None:
+            errors["percent_off"] = _("Say how many percent off (1 to 100).")
+        if self.kind == CouponKind.FIXED and self.percent_off is not None:
+            errors["percent_off"] = _("A fixed-amount coupon has no percentage: clear it and "
+                                      "give the amounts off per currency below.")
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            errors["valid_until"] = _("The end must be after the start.")
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.code = normalize_coupon_code(self.code)
+        super().save(*args, **kwargs)
+
+    def amount_off_in(self, currency: str) -> int | None:
+        """Fixed coupons: the amount off in ``currency`` (minor units), or None if not offered."""
+        for row in self.amounts.all():
+            if row.currency == currency:
+                return row.amount_minor
+        return None
+
+
+class CouponAmount(models.Model):
+    """How much a fixed-amount coupon takes off in one currency."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="amounts")
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
+    amount_minor = models.PositiveBigIntegerField(
+        _("amount off (minor units)"), validators=[MinValueValidator(1)],
+        help_text=_("In the currency's smallest unit: 500 is 5.00 USD."),
+    )
+
+    class Meta:
+        ordering = ["currency"]
+        verbose_name = _("amount off")
+        verbose_name_plural = _("amounts off")
+        constraints = [
+            models.UniqueConstraint(fields=["coupon", "currency"], name="coupon_amount_unique"),
+            models.CheckConstraint(condition=models.Q(amount_minor__gte=1),
+                                   name="coupon_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount_minor} {self.currency}"
+
+    def clean(self):
+        if self.currency:
+            self.currency = self.currency.strip().upper()
+        super().clean()
+
+
+class CouponRedemptionStatus(models.TextChoices):
+    RESERVED = "reserved", _("Reserved")
+    CONFIRMED = "confirmed", _("Confirmed")
+    RELEASED = "released", _("Released")
+
+
+# Uses that count against a coupon's limits.
+COUPON_USED_STATES = (CouponRedemptionStatus.RESERVED, CouponRedemptionStatus.CONFIRMED)
+
+
+class CouponRedemption(BaseModel):
+    """One use of a coupon by one customer for one purchase (``reference``, e.g. order:<id>).
+
+    Reserved when the order is placed, confirmed when it is paid, released when
+    it is not (expired, failed, refunded). ``amount_minor`` is the discount given.
+    """
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions",
+                               verbose_name=_("coupon"))
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="coupon_redemptions", verbose_name=_("customer"))
+    reference = models.CharField(_("reference"), max_length=120, unique=True)
+    amount_minor = models.PositiveBigIntegerField(_("discount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=10,
+                              choices=CouponRedemptionStatus.choices,
+                              default=CouponRedemptionStatus.RESERVED)
+    reserved_at = models.DateTimeField(_("reserved at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-reserved_at", "-id"]
+        verbose_name = _("coupon use")
+        verbose_name_plural = _("coupon uses")
+        indexes = [models.Index(fields=["coupon", "status"]),
+                   models.Index(fields=["coupon", "customer", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.coupon_id} {self.reference} ({self.status})"

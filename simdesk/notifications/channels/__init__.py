@@ -1,0 +1,1 @@
+"""Ways a message reaches a person. E-mail for now; each channel renders and delivers one row."""
