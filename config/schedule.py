@@ -16,4 +16,16 @@ SCHEDULE: list[Sweep] = [
     # Expire ended periods, mark used-up ones, start queued ones (one task per due card).
     Sweep("cards-advance-periods", "simdesk.cards.tasks.cards_advance_sweep",
           timedelta(minutes=1)),
+    # Expire orders unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES (their coupons are released).
+    Sweep("orders-expire", "simdesk.orders.tasks.orders_expire_sweep", timedelta(minutes=1)),
+    # Paid orders whose period was not made yet (e.g. no eSIM in stock) get another try.
+    Sweep("orders-fulfil", "simdesk.orders.tasks.orders_fulfil_sweep", timedelta(minutes=5)),
+    # Payments: retry webhook events whose processing failed; ask gateways about
+    # payments whose outcome is unknown; resend due sandbox webhooks.
+    Sweep("payments-webhook-retry", "simdesk.payments.tasks.webhook_events_retry_sweep",
+          timedelta(minutes=1)),
+    Sweep("payments-reconcile", "simdesk.payments.tasks.payments_reconcile_sweep",
+          timedelta(minutes=2)),
+    Sweep("sandbox-webhook-deliveries",
+          "simdesk.payments.tasks.sandbox_webhook_deliveries_sweep", timedelta(seconds=15)),
 ]

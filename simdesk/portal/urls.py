@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cards, plans, views
+from . import cards, checkout, orders, plans, views
 
 app_name = "portal"
 
@@ -13,4 +13,13 @@ urlpatterns = [
     path("cards/<uuid:public_id>/", cards.card_detail, name="card_detail"),
     path("plans/", plans.plan_list, name="plans"),
     path("plans/<slug:code>/", plans.plan_detail, name="plan_detail"),
+    path("checkout/", checkout.checkout_start, name="checkout_start"),
+    path("checkout/<uuid:public_id>/", checkout.checkout_review, name="checkout"),
+    path("checkout/<uuid:public_id>/coupon/", checkout.checkout_coupon, name="checkout_coupon"),
+    path("checkout/<uuid:public_id>/pay/", checkout.checkout_pay, name="checkout_pay"),
+    path("orders/", orders.order_list, name="orders"),
+    path("orders/export.csv", orders.orders_csv, name="orders_csv"),
+    path("orders/<uuid:public_id>/", orders.order_detail, name="order_detail"),
+    path("orders/<uuid:public_id>/status/", orders.order_status, name="order_status"),
+    path("orders/<uuid:public_id>/receipt/", orders.order_receipt, name="order_receipt"),
 ]

@@ -1,0 +1,75 @@
+"""Reads about orders that encode a rule: ownership, what is due, what a customer may buy."""
+
+import uuid
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from simdesk.cards.models import Card, CardState
+from simdesk.core.errors import NotFound
+
+from .models import Order, OrderStatus
+
+
+def _uuid(value) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def order_get_for_customer(*, customer, order_public_id: str | uuid.UUID) -> Order:
+    """The customer's own order; another customer's order, or a malformed id, is NotFound."""
+    key = _uuid(order_public_id)
+    order = None
+    if key is not None and customer is not None and customer.pk is not None:
+        order = (Order.objects.select_related("plan", "card", "period", "payment")
+                 .filter(public_id=key, customer=customer).first())
+    if order is None:
+        raise NotFound(_("We could not find this order in your account."), code="order_not_found")
+    return order
+
+
+def orders_for_customer(*, customer) -> QuerySet[Order]:
+    """The customer's orders, newest first, with what the history page shows."""
+    return (Order.objects.filter(customer=customer)
+            .select_related("plan", "card", "period").order_by("-created_at", "-id"))
+
+
+def order_get_by_reference(*, reference: str) -> Order | None:
+    """The order a payment or coupon reference (``order:<public_id>``) points at, if any."""
+    prefix, _sep, rest = (reference or "").partition(":")
+    key = _uuid(rest) if prefix == "order" else None
+    if key is None:
+        return None
+    return Order.objects.filter(public_id=key).first()
+
+
+def cards_buyable_for_customer(*, customer) -> QuerySet[Card]:
+    """The customer's cards a plan can be bought for (a terminated card cannot take one)."""
+    return (Card.objects.filter(owner=customer).exclude(state=CardState.TERMINATED)
+            .order_by("label", "iccid"))
+
+
+def orders_due_to_expire(*, now: datetime) -> QuerySet[Order]:
+    """Unpaid orders past their payment deadline (a failed attempt included)."""
+    return Order.objects.filter(
+        status__in=(OrderStatus.PENDING_PAYMENT, OrderStatus.PAYMENT_FAILED),
+        expires_at__lte=now,
+    ).order_by("pk")
+
+
+def orders_paid_not_fulfilled(*, now: datetime) -> QuerySet[Order]:
+    """Paid orders still without their period (a fulfilment that failed or was lost)."""
+    return Order.objects.filter(status=OrderStatus.PAID).filter(
+        Q(paid_at__lte=now) | Q(paid_at__isnull=True)).order_by("pk")
+
+
+def esim_inventory() -> QuerySet[Card]:
+    """Cards staff imported for sale as new eSIMs: no owner, never claimed, with an
+    activation code, not terminated."""
+    return (Card.objects.filter(owner__isnull=True, claimed_at__isnull=True)
+            .exclude(activation_code="").exclude(state=CardState.TERMINATED).order_by("pk"))

@@ -1,0 +1,49 @@
+"""Order jobs. Sweeps find due orders and enqueue one task per order; each task calls
+one service, which locks the order row and checks it is still due (so a lost or
+doubled job changes nothing)."""
+
+from django_tasks import task
+
+from simdesk.core.clock import utcnow
+
+BATCH = 500
+
+
+@task()
+def order_expire_task(order_id: int) -> str:
+    from .models import Order
+    from .services import order_expire
+
+    order = Order.objects.filter(pk=order_id).first()
+    return order_expire(order=order, now=utcnow()).status if order else "missing"
+
+
+@task()
+def orders_expire_sweep() -> int:
+    """Unpaid orders past their deadline (every minute)."""
+    from .selectors import orders_due_to_expire
+
+    ids = list(orders_due_to_expire(now=utcnow()).values_list("pk", flat=True)[:BATCH])
+    for order_id in ids:
+        order_expire_task.enqueue(order_id)
+    return len(ids)
+
+
+@task()
+def order_fulfil_task(order_id: int) -> str:
+    from .models import Order
+    from .services import order_fulfil
+
+    order = Order.objects.filter(pk=order_id).first()
+    return order_fulfil(order=order, now=utcnow()).status if order else "missing"
+
+
+@task()
+def orders_fulfil_sweep() -> int:
+    """Paid orders still without their period get another try."""
+    from .selectors import orders_paid_not_fulfilled
+
+    ids = list(orders_paid_not_fulfilled(now=utcnow()).values_list("pk", flat=True)[:BATCH])
+    for order_id in ids:
+        order_fulfil_task.enqueue(order_id)
+    return len(ids)
