@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
@@ -28,8 +28,22 @@ def card_get_for_customer(*, customer, card_public_id: str | uuid.UUID) -> Card:
     return card
 
 
-def cards_for_customer(*, customer) -> QuerySet[Card]:
-    return Card.objects.filter(owner=customer).order_by("label", "iccid")
+OPEN_PERIODS = "open_periods"
+
+
+def _open_periods_query() -> QuerySet[Period]:
+    return Period.objects.filter(state__in=(PeriodState.ACTIVE, PeriodState.QUEUED)).order_by(
+        "created_at", "id")
+
+
+def cards_for_customer(*, customer, with_balances: bool = False) -> QuerySet[Card]:
+    """The customer's cards; ``with_balances`` loads what ``card_balance`` needs for all
+    of them in one more query, instead of one per card."""
+    cards = Card.objects.filter(owner=customer).order_by("label", "iccid")
+    if with_balances:
+        cards = cards.prefetch_related(
+            Prefetch("periods", queryset=_open_periods_query(), to_attr=OPEN_PERIODS))
+    return cards
 
 
 @dataclass
@@ -73,8 +87,9 @@ class CardBalance:
 
 def card_balance(*, card: Card, now: datetime) -> CardBalance:
     """The balance as it is at ``now``, even if a sweep has not yet expired what ended."""
-    periods = list(card.periods.filter(state__in=(PeriodState.ACTIVE, PeriodState.QUEUED))
-                   .order_by("created_at", "id"))
+    periods = getattr(card, OPEN_PERIODS, None)
+    if periods is None:
+        periods = list(_open_periods_query().filter(card=card))
     active = [p for p in periods if p.state == PeriodState.ACTIVE
               and (p.ends_at is None or p.ends_at > now)]
     queued = [p for p in periods if p.state == PeriodState.QUEUED]

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -119,15 +119,12 @@ def _summary(card: Card, now: datetime) -> CardSummary:
 
 
 def plans_url() -> str:
-    # The plans page belongs to the catalog pages; until it exists the link keeps its address.
-    try:
-        return reverse("portal:plans")
-    except NoReverseMatch:
-        return "/plans/"
+    return reverse("portal:plans")
 
 
 def customer_card_summaries(*, customer, now: datetime) -> list[CardSummary]:
-    return [_summary(card, now) for card in cards_for_customer(customer=customer)]
+    return [_summary(card, now)
+            for card in cards_for_customer(customer=customer, with_balances=True)]
 
 
 @login_required

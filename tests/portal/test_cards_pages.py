@@ -197,7 +197,7 @@ def test_it_reads_my_cards_in_a_bounded_number_of_queries(
 
     # then the page reads the session, the user and the cards, plus one balance read per
     # card (card_balance reads one card's periods) — never one per period or per plan.
-    with django_assert_max_num_queries(3 + 6):
+    with django_assert_max_num_queries(4):
         response = signed_in.get(reverse("portal:cards"))
     assert response.status_code == 200
     assert text_of(response).count("5 GB of 5 GB left") == 6
