@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from simdesk.api.webhooks import inbound_webhook
 from simdesk.core.views import healthz
 
 admin.site.site_header = "simdesk"
@@ -8,6 +9,8 @@ admin.site.site_header = "simdesk"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("webhooks/<slug:gateway>/", inbound_webhook, name="payments-webhook"),
+    path("sandbox/", include("simdesk.payments.gateways.sandbox.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("simdesk.portal.urls")),
 ]

@@ -246,3 +246,22 @@ LOGGING = {
 # Periodic sweeps: seconds between clock ticks (each sweep has its own interval
 # in config/schedule.py; the tick is how often the clock looks at them).
 CLOCK_TICK_SECONDS = env.float("CLOCK_TICK_SECONDS", default=5.0)
+
+# --- Payments -------------------------------------------------------------------
+
+# Enabled gateways, by name (simdesk/payments/gateways/); the built-in sandbox is
+# the embedded default and needs no account anywhere.
+PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=["sandbox"])
+# Ask the gateway about payments whose outcome is still unknown after this long.
+PAYMENTS_RECONCILE_AFTER_MINUTES = env.int("PAYMENTS_RECONCILE_AFTER_MINUTES", default=10)
+# Signs the sandbox's webhooks; empty means one derived from SECRET_KEY.
+SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="")
+SANDBOX_WEBHOOK_TOLERANCE_SECONDS = env.int("SANDBOX_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Probability (0.0–1.0) that the sandbox delivers an event twice, to exercise idempotency.
+SANDBOX_DUPLICATE_DELIVERY = env.float("SANDBOX_DUPLICATE_DELIVERY", default=0.0)
+# Besides the background job, try each sandbox webhook once right after it is created.
+SANDBOX_WEBHOOK_DELIVER_AT_ONCE = env.bool("SANDBOX_WEBHOOK_DELIVER_AT_ONCE", default=True)
+SANDBOX_WEBHOOK_TRANSPORT = env.str(
+    "SANDBOX_WEBHOOK_TRANSPORT",
+    default="simdesk.payments.gateways.sandbox.transport.UrllibTransport",
+)

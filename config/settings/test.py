@@ -23,3 +23,5 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None  # served from the apps' folders; collectstatic is for production
+# The sandbox's webhooks reach the app in-process (through the whole request path).
+SANDBOX_WEBHOOK_TRANSPORT = "simdesk.payments.gateways.sandbox.transport.DjangoClientTransport"
