@@ -28,4 +28,10 @@ SCHEDULE: list[Sweep] = [
           timedelta(minutes=2)),
     Sweep("sandbox-webhook-deliveries",
           "simdesk.payments.tasks.sandbox_webhook_deliveries_sweep", timedelta(seconds=15)),
+    # Send e-mails whose task was lost and retry failed ones after their backoff.
+    Sweep("notifications-retry", "simdesk.notifications.tasks.notifications_retry_sweep",
+          timedelta(minutes=1)),
+    # Carry out network requests (activate, suspend…) not yet done, with backoff.
+    Sweep("network-actions-retry", "simdesk.cards.network.tasks.network_actions_retry_sweep",
+          timedelta(minutes=1)),
 ]
