@@ -52,8 +52,7 @@ def webhook_receive(*, gateway: str, headers: Mapping[str, str], body: bytes,
     except IntegrityError:
         logger.info("payments: duplicate webhook %s:%s ignored", gw.name, parsed.event_id)
         return InboundWebhookEvent.objects.get(gateway=gw.name, event_id=parsed.event_id), False
-    webhook_event_process(event=event, now=now)
-    return event, True
+    return webhook_event_process(event=event, now=now), True
 
 
 def _retry_delay(attempts: int) -> timedelta:
