@@ -35,8 +35,10 @@ def order_pay(*, order: Order, gateway: str, return_url: str, now: datetime) -> 
         raise ServiceError(_("This payment method is not available. Choose another one."),
                            code="gateway_unavailable")
     with transaction.atomic():
-        order = (Order.objects.select_for_update().select_related("payment", "customer")
-                 .get(pk=order.pk))
+        # Lock the order row only (the payment is joined outside the lock: PostgreSQL
+        # cannot lock the nullable side of an outer join).
+        order = (Order.objects.select_for_update(of=("self",))
+                 .select_related("payment", "customer").get(pk=order.pk))
         if order.is_settled:
             raise Conflict(_("This order is already paid."), code="order_paid")
         if order.status == OrderStatus.EXPIRED or order.expires_at <= now:
