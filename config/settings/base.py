@@ -265,3 +265,8 @@ SANDBOX_WEBHOOK_TRANSPORT = env.str(
     "SANDBOX_WEBHOOK_TRANSPORT",
     default="simdesk.payments.gateways.sandbox.transport.UrllibTransport",
 )
+
+# --- Orders ---------------------------------------------------------------------
+
+# Minutes a customer has to pay for an order before it expires (its coupon is released).
+ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
