@@ -158,7 +158,7 @@ class SandboxGateway(PaymentGateway):
                                   gateway_payment_id=charge.gateway_payment_id)
         redirect = ""
         if charge.status == SandboxChargeStatus.REQUIRES_AUTHENTICATION:
-            redirect = reverse("sandbox:pay", kwargs={"charge_id": charge.public_id})
+            redirect = reverse("sandbox:authenticate", kwargs={"charge_id": charge.public_id})
         return ChargeResult(outcome=OUTCOMES[charge.status],
                             gateway_payment_id=charge.gateway_payment_id, redirect_url=redirect)
 

@@ -40,13 +40,15 @@ def _context(charge: SandboxCharge, **extra) -> dict:
 
 @require_http_methods(["GET", "POST"])
 def pay_page(request, charge_id):
-    charge = get_object_or_404(SandboxCharge, public_id=charge_id, off_session=False)
+    charge = get_object_or_404(SandboxCharge, public_id=charge_id)
     if request.method == "GET":
         if charge.status == SandboxChargeStatus.REQUIRES_AUTHENTICATION:
             return _after(charge)
         return render(request, "sandbox/pay.html", _context(charge))
     action = request.POST.get("action")
     now = utcnow()
+    if charge.off_session:
+        action = None  # a charge made without the customer has nothing to choose
     try:
         if action == "pay":
             number = request.POST.get("card_number", "")[:40]
@@ -73,8 +75,7 @@ def pay_page(request, charge_id):
 def authenticate_page(request, charge_id):
     charge = get_object_or_404(SandboxCharge, public_id=charge_id)
     if charge.status != SandboxChargeStatus.REQUIRES_AUTHENTICATION:
-        return _after(charge) if not charge.off_session else render(
-            request, "sandbox/pay.html", _context(charge))
+        return _after(charge)
     if request.method == "GET":
         return render(request, "sandbox/authenticate.html", _context(charge))
     action = request.POST.get("action")
