@@ -10,6 +10,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -18,7 +19,12 @@ from simdesk.core.units import format_bytes
 
 from .countries import COUNTRY_CODES
 from .models import (
+    COUPON_USED_STATES,
     FALLBACK_LANGUAGE,
+    Coupon,
+    CouponAmount,
+    CouponKind,
+    CouponRedemption,
     Plan,
     PlanCountry,
     PlanPrice,
@@ -237,3 +243,86 @@ class RegionAdmin(admin.ModelAdmin):
     @admin.display(description=_("countries"))
     def country_count(self, region):
         return len(region.countries)
+
+
+# --- Coupons ---------------------------------------------------------------------------------
+
+class CouponAmountFormSet(forms.BaseInlineFormSet):
+    """A fixed-amount coupon says how much it takes off in at least one currency; a
+    percent coupon has no amounts (they would be ignored and mislead)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        live = _live_forms(self)
+        if self.instance.kind == CouponKind.FIXED and not live:
+            raise ValidationError(_("Give the amount off in at least one currency. Orders in "
+                                    "other currencies cannot use this coupon."))
+        if self.instance.kind == CouponKind.PERCENT and live:
+            raise ValidationError(_("A percent coupon takes no amounts per currency: remove "
+                                    "them, or make it a fixed-amount coupon."))
+
+
+class CouponAmountInline(admin.TabularInline):
+    model = CouponAmount
+    formset = CouponAmountFormSet
+    extra = 0
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    """Discount codes. Uses that are reserved (checkout in progress) or confirmed (paid)
+    count against the limits; released ones (unpaid, refunded) do not."""
+
+    list_display = ["code", "kind", "discount", "valid_from", "valid_until", "uses",
+                    "max_redemptions", "active"]
+    list_filter = ["active", "kind"]
+    search_fields = ["code", "description"]
+    filter_horizontal = ["plans"]
+    inlines = [CouponAmountInline]
+    fieldsets = [
+        (None, {"fields": ["code", "description", "active"]}),
+        (_("Discount"), {"fields": ["kind", "percent_off"],
+                         "description": _("Percent discounts are rounded down to the "
+                                          "smallest unit; no discount takes an order "
+                                          "below zero.")}),
+        (_("When and how often"), {"fields": ["valid_from", "valid_until", "max_redemptions",
+                                              "max_per_customer"]}),
+        (_("Plans"), {"fields": ["plans"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("amounts").annotate(
+            used=Count("redemptions", filter=Q(redemptions__status__in=COUPON_USED_STATES))
+        )
+
+    @admin.display(description=_("discount"))
+    def discount(self, obj):
+        if obj.kind == CouponKind.PERCENT:
+            return f"{obj.percent_off} %"
+        return ", ".join(str(row) for row in obj.amounts.all()) or "—"
+
+    @admin.display(description=_("uses"), ordering="used")
+    def uses(self, obj):
+        return obj.used
+
+
+@admin.register(CouponRedemption)
+class CouponRedemptionAdmin(admin.ModelAdmin):
+    """Every use of a coupon, read-only: services reserve, confirm and release them."""
+
+    list_display = ["coupon", "customer", "reference", "amount_minor", "currency", "status",
+                    "reserved_at", "confirmed_at", "released_at"]
+    list_filter = ["status", "coupon"]
+    search_fields = ["coupon__code", "customer__email", "reference"]
+    list_select_related = ["coupon", "customer"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -13,7 +13,7 @@ checkouts using the same coupon queue one behind another while counting uses.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from simdesk.core.errors import Conflict, NotFound, ServiceError
@@ -144,10 +144,17 @@ def coupon_reserve(*, code: str, customer, plan: Plan, currency: str, amount_min
         off = _check(coupon=coupon, customer=customer, plan=plan, currency=currency,
                      amount_minor=amount_minor, now=now)
         if existing is None:
-            CouponRedemption.objects.create(
-                coupon=coupon, customer=customer, reference=reference, amount_minor=off,
-                currency=currency, status=CouponRedemptionStatus.RESERVED, reserved_at=now,
-            )
+            try:
+                with transaction.atomic():
+                    CouponRedemption.objects.create(
+                        coupon=coupon, customer=customer, reference=reference,
+                        amount_minor=off, currency=currency,
+                        status=CouponRedemptionStatus.RESERVED, reserved_at=now,
+                    )
+            except IntegrityError:
+                # The same order reserved another coupon at this very moment.
+                raise Conflict(_("This order already has a coupon. Remove it before adding "
+                                 "another."), code="coupon_already_applied") from None
         else:
             existing.coupon = coupon
             existing.customer = customer
@@ -200,3 +207,54 @@ def coupon_release(*, reference: str, now: datetime) -> CouponRedemption | None:
             redemption.released_at = now
             redemption.save(update_fields=["status", "released_at", "updated_at"])
     return redemption
+
+
+def coupon_upsert(*, code: str, kind: str, now: datetime, percent_off: int | None = None,
+                  amounts: dict[str, int] | None = None, plans: list[Plan] | tuple = (),
+                  valid_from: datetime | None = None, valid_until: datetime | None = None,
+                  max_redemptions: int | None = None, max_per_customer: int | None = 1,
+                  active: bool = True, description: str = "") -> Coupon:
+    """Create the coupon ``code`` or bring it to exactly these terms, amounts and plans.
+
+    Validated like the back-office form: a percent coupon has a whole percent
+    from 1 to 100 and no amounts; a fixed coupon has an amount in at least one
+    currency. All or nothing; safe to call repeatedly. Uses already made stay.
+    """
+    from django.core.exceptions import ValidationError
+
+    from .models import CouponAmount
+
+    amounts = {currency.strip().upper(): int(minor) for currency, minor in (amounts or {}).items()}
+    with transaction.atomic():
+        coupon = (Coupon.objects.filter(code=normalize_coupon_code(code)).first()
+                  or Coupon(code=code))
+        for name, value in {
+            "kind": kind, "percent_off": percent_off, "valid_from": valid_from,
+            "valid_until": valid_until, "max_redemptions": max_redemptions,
+            "max_per_customer": max_per_customer, "active": active,
+            "description": description,
+        }.items():
+            setattr(coupon, name, value)
+        try:
+            coupon.full_clean(validate_unique=coupon.pk is None)
+            if kind == CouponKind.FIXED and not amounts:
+                raise ValidationError({"amounts": _("Give the amount off in at least one "
+                                                    "currency.")})
+            if kind == CouponKind.PERCENT and amounts:
+                raise ValidationError({"amounts": _("A percent coupon has no amounts per "
+                                                    "currency.")})
+            rows = [CouponAmount(coupon=coupon, currency=c, amount_minor=m)
+                    for c, m in sorted(amounts.items())]
+            for row in rows:
+                row.full_clean(exclude=["coupon"])
+        except ValidationError as error:
+            raise ServiceError(f"{coupon.code}: " + "; ".join(
+                " ".join(messages) for messages in error.message_dict.values()
+            ), code="invalid_coupon") from error
+        coupon.save()
+        coupon.amounts.exclude(currency__in=list(amounts)).delete()
+        for row in rows:
+            CouponAmount.objects.update_or_create(coupon=coupon, currency=row.currency,
+                                                  defaults={"amount_minor": row.amount_minor})
+        coupon.plans.set(plans)
+    return coupon

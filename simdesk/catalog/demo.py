@@ -8,7 +8,8 @@ matched by code and brought to exactly these values.
 from dataclasses import dataclass
 from datetime import datetime
 
-from .models import Plan, PlanKind, Region, Stacking, ValidityStart
+from .coupons import coupon_upsert
+from .models import CouponKind, Plan, PlanKind, Region, Stacking, ValidityStart
 from .services import plan_archive, plan_restore, plan_upsert, region_upsert
 
 GB = 10**9
@@ -211,4 +212,18 @@ def demo_catalog_load(*, now: datetime) -> DemoCatalog:
         else:
             plan_restore(plan=plan, now=now)
         plans[demo.code] = plan
+    demo_coupons_load(plans=plans, now=now)
     return DemoCatalog(regions=regions, plans=plans)
+
+
+def demo_coupons_load(*, plans: dict[str, Plan], now: datetime) -> None:
+    """WELCOME10: 10 % off once per customer; TRAVEL5: 5 USD / 5 EUR / 35 CNY off, 100 uses;
+    JAPAN20: 20 % off the Japan plans. No dates, so the demo keeps working; idempotent."""
+    coupon_upsert(code="WELCOME10", kind=CouponKind.PERCENT, percent_off=10,
+                  max_per_customer=1, description="Demo: welcome offer", now=now)
+    coupon_upsert(code="TRAVEL5", kind=CouponKind.FIXED,
+                  amounts={"USD": 500, "EUR": 500, "CNY": 3500}, max_redemptions=100,
+                  max_per_customer=1, description="Demo: fixed amount off", now=now)
+    coupon_upsert(code="JAPAN20", kind=CouponKind.PERCENT, percent_off=20,
+                  plans=[plans["japan-3gb-7d"], plans["japan-10gb-30d"]],
+                  max_per_customer=2, description="Demo: Japan plans only", now=now)

@@ -396,7 +396,7 @@ def normalize_coupon_code(code: str) -> str:
 
 
 validate_coupon_code = RegexValidator(
-    r"^[A-Z0-9][A-Z0-9_-]{1,39}$",
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{1,39}$",
     _("Use 2 to 40 letters, digits, hyphens or underscores, for example WELCOME10."),
     "coupon_code",
 )

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(help_text='What customers type; letters are not case-sensitive.', max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9_-]{1,39}$', 'Use 2 to 40 letters, digits, hyphens or underscores, for example WELCOME10.', 'coupon_code')], verbose_name='code')),
+                ('code', models.CharField(help_text='What customers type; letters are not case-sensitive.', max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9_-]{1,39}$', 'Use 2 to 40 letters, digits, hyphens or underscores, for example WELCOME10.', 'coupon_code')], verbose_name='code')),
                 ('description', models.CharField(blank=True, max_length=200, verbose_name='internal note')),
                 ('kind', models.CharField(choices=[('percent', 'Percent off'), ('fixed', 'Fixed amount off')], default='percent', max_length=10, verbose_name='kind')),
                 ('percent_off', models.PositiveSmallIntegerField(blank=True, help_text='Percent coupons only: a whole number from 1 to 100.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='percent off')),
