@@ -507,10 +507,11 @@ class CouponAmount(models.Model):
     def __str__(self) -> str:
         return f"{self.amount_minor} {self.currency}"
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # Staff may type "cny": normalise before the currency code is validated.
         if self.currency:
             self.currency = self.currency.strip().upper()
-        super().clean()
+        super().clean_fields(exclude=exclude)
 
 
 class CouponRedemptionStatus(models.TextChoices):
