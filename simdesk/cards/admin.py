@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simdesk.core.clock import utcnow
 
 from .models import Card, CardEvent, LedgerEntry, Period
+from .network.admin import NetworkActionAdmin  # noqa: F401 (registers the network log)
 from .services import cards_import_csv
 
 

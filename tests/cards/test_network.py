@@ -193,3 +193,32 @@ def test_the_sweep_carries_out_requests_whose_task_was_lost(card, now, time_mach
     action.refresh_from_db()
     assert action.status == NetworkActionStatus.DONE
     assert network_actions_retry_sweep.call() == 0
+
+
+@override_settings(NETWORK_SIMULATED_FAIL="reject")
+def test_staff_can_ask_again_for_a_refused_request(card, now,
+                                                   django_capture_on_commit_callbacks):
+    from simdesk.cards.network.services import network_action_retry
+
+    action = network_request(card=card, action="activate", reason="", now=now)
+    network_action_perform(action_id=action.pk, now=now)
+
+    with override_settings(NETWORK_SIMULATED_FAIL=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        assert network_action_retry(action=action, now=now) is True
+
+    action.refresh_from_db()
+    assert action.status == NetworkActionStatus.DONE
+    assert network_action_retry(action=action, now=now) is False  # done: nothing to retry
+
+
+def test_staff_see_the_network_requests_in_the_back_office(card, now, client, make_user):
+    from django.urls import reverse
+
+    network_request(card=card, action="suspend", reason="suspended by staff", now=now)
+    client.force_login(make_user("staff@example.com", is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:cards_networkaction_changelist")).content.decode()
+
+    assert card.iccid in page
+    assert "suspended by staff" in page

@@ -123,3 +123,21 @@ def network_actions_due(*, now: datetime):
           next_attempt_at__lte=now)
         | Q(status=NetworkActionStatus.RUNNING, claimed_at__lte=now - STALE_CLAIM)
     ).order_by("next_attempt_at", "id")
+
+
+def network_action_retry(*, action: NetworkAction, now: datetime) -> bool:
+    """Offer a failed (or given-up) request to the network again now, with fresh attempts.
+
+    For staff, once the cause is fixed. Returns False, changing nothing, unless the
+    request had failed.
+    """
+    from .tasks import network_action_perform_task
+
+    updated = NetworkAction.objects.filter(
+        pk=action.pk, status=NetworkActionStatus.FAILED
+    ).update(status=NetworkActionStatus.PENDING, attempts=0, next_attempt_at=now,
+             updated_at=now)
+    if updated:
+        pk = action.pk
+        transaction.on_commit(lambda: network_action_perform_task.enqueue(action_id=pk))
+    return updated == 1
