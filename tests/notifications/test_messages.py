@@ -160,3 +160,12 @@ def test_it_escapes_what_it_was_given_in_the_html(alice, now, django_capture_on_
     assert "<b>declined</b>" not in html
     assert "&lt;b&gt;declined&lt;/b&gt;" in html
     assert "<b>declined</b>" in mail.outbox[0].body  # plain text is not HTML-escaped
+
+
+def test_it_does_not_html_escape_the_subject_or_the_plain_text(alice, send_receipt):
+    send_receipt(alice, plan_name="China, Hong Kong & Macau 6 GB")
+
+    [message] = mail.outbox
+    assert message.subject.endswith("Your receipt for China, Hong Kong & Macau 6 GB")
+    assert "China, Hong Kong & Macau 6 GB" in message.body
+    assert "China, Hong Kong &amp; Macau 6 GB" in html_of(message)
