@@ -227,6 +227,8 @@ class InboundWebhookEvent(models.Model):
     failure_message = models.CharField(_("failure message"), max_length=300, blank=True)
     saved_method_token = models.CharField(_("saved method token"), max_length=200, blank=True)
     saved_method_label = models.CharField(_("saved method label"), max_length=100, blank=True)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
     payload = models.JSONField(_("payload"))
     status = models.CharField(_("status"), max_length=12, choices=WebhookStatus.choices,
                               default=WebhookStatus.RECEIVED, db_index=True)

@@ -298,3 +298,20 @@ def test_it_reprocesses_failed_events_from_the_admin(start, post_event, admin_cl
     assert event.status == WebhookStatus.PROCESSED
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
+
+
+def test_it_never_lets_an_event_for_another_amount_pay(start, post_event, received,
+                                                       django_capture_on_commit_callbacks):
+    # given an event that reports a different amount than the payment asked for
+    payment, _url = start(amount_minor=999)
+    event = sandbox_event(payment)
+    event["data"]["amount_minor"] = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_event(event)
+    # then it is kept for staff, and the payment does not move
+    assert response.status_code == 200
+    stored = InboundWebhookEvent.objects.get()
+    assert stored.status == WebhookStatus.FAILED and "is for 1 USD" in stored.last_error
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+    assert received == []

@@ -47,6 +47,7 @@ def webhook_receive(*, gateway: str, headers: Mapping[str, str], body: bytes,
                 failure_message=parsed.failure_message[:300],
                 saved_method_token=parsed.saved_method_token[:200],
                 saved_method_label=parsed.saved_method_label[:100],
+                amount_minor=parsed.amount_minor, currency=parsed.currency[:3],
                 payload=parsed.payload, received_at=now,
             )
     except IntegrityError:
@@ -79,6 +80,12 @@ def webhook_event_process(*, event: InboundWebhookEvent, now: datetime) -> Inbou
                 if payment is None:
                     raise WebhookProcessingError(
                         f"no payment with {event.gateway} id {event.gateway_payment_id!r}")
+                if (event.amount_minor is not None and event.amount_minor != payment.amount_minor) \
+                        or (event.currency and event.currency != payment.currency):
+                    # Never let a payment for another amount pay for this one: staff look.
+                    raise WebhookProcessingError(
+                        f"event is for {event.amount_minor} {event.currency}, payment "
+                        f"{payment.public_id} is for {payment.amount_minor} {payment.currency}")
                 payment_apply_outcome(
                     payment=payment, outcome=event.outcome, source=f"webhook:{event.event_id}",
                     failure_code=event.failure_code, failure_message=event.failure_message,
