@@ -9,16 +9,14 @@ from django.utils import translation
 from simdesk.core.clock import utcnow
 
 from .selectors import order_get_by_reference
-from .services import order_fulfil, order_mark_paid, order_payment_failed
+from .services import order_payment_confirmed, order_payment_failed
 
 
 def on_payment_succeeded(sender, *, payment, **kwargs) -> None:
     order = order_get_by_reference(reference=payment.reference)
     if order is None:
         return  # a payment for something else (a renewal, …)
-    now = utcnow()
-    order = order_mark_paid(order=order, now=now, note=f"payment {payment.public_id}")
-    order_fulfil(order=order, now=now)
+    order_payment_confirmed(order=order, now=utcnow(), note=f"payment {payment.public_id}")
 
 
 def on_payment_failed(sender, *, payment, **kwargs) -> None:

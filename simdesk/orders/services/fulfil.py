@@ -36,7 +36,11 @@ def _site_url(path: str) -> str:
 
 
 def _lock(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("customer", "plan").get(pk=order.pk)
+    """The order row again, locked until the transaction ends, with what fulfilment reads
+    (the plan's names are copied onto the period in every language)."""
+    return (Order.objects.select_for_update(of=("self",))
+            .select_related("customer", "plan", "card")
+            .prefetch_related("plan__translations").get(pk=order.pk))
 
 
 def order_mark_paid(*, order: Order, now: datetime, note: str = "") -> Order:
@@ -113,33 +117,47 @@ def order_fulfil(*, order: Order, now: datetime) -> Order:
     the order stays paid with the problem noted, and the sweep tries again.
     """
     with transaction.atomic():
+        return _fulfil_locked(_lock(order), now)
+
+
+def order_payment_confirmed(*, order: Order, now: datetime, note: str = "") -> Order:
+    """The gateway confirmed the payment: mark the order paid and fulfil it, in one
+    transaction under one lock of the order row (the hot path from webhook to period).
+    Safe to call any number of times, concurrently too (see ``order_fulfil``)."""
+    with transaction.atomic():
         order = _lock(order)
-        if order.status != OrderStatus.PAID:
-            if order.status in (OrderStatus.FULFILLED, OrderStatus.REFUNDED,
-                                OrderStatus.PARTIALLY_REFUNDED):
-                return order
-            raise ServiceError(_("Only a paid order can be fulfilled."), code="order_not_paid")
-        try:
-            with transaction.atomic():
-                card = order.card if order.card_id else _take_esim(order, now)
-                period = period_create(card=card, plan=order.plan, source=order.reference,
-                                       now=now)
-        except ServiceError as error:
-            order.fulfilment_error = str(error)[:300]
-            order.save(update_fields=["fulfilment_error", "updated_at"])
-            logger.warning("order %s paid but not fulfilled: %s", order.public_id, error)
+        if order.paid_at is None:
+            order.mark_paid(at=now, note=note)
+        return _fulfil_locked(order, now)
+
+
+def _fulfil_locked(order: Order, now: datetime) -> Order:
+    if order.status != OrderStatus.PAID:
+        if order.status in (OrderStatus.FULFILLED, OrderStatus.REFUNDED,
+                            OrderStatus.PARTIALLY_REFUNDED):
             return order
-        order.mark_fulfilled(at=now, period=period)
-        network_request(card=card, action="activate", reason=order.reference, now=now,
-                        dedupe_key=f"{order.reference}:activate")
-        if order.coupon_code:
-            coupon_confirm(reference=order.reference, now=now)
-        notify_order_receipt(user=order.customer, receipt=receipt_for(order),
-                             dedupe_key=f"{order.reference}:receipt", now=now)
-        if order.new_esim and card.activation_code:
-            notify_esim_activation(user=order.customer, iccid=card.iccid,
-                                   activation_code=f"LPA:{card.activation_code}",
-                                   dedupe_key=f"{order.reference}:esim", now=now)
+        raise ServiceError(_("Only a paid order can be fulfilled."), code="order_not_paid")
+    try:
+        # No savepoint of our own: a card taken from stock stays with the order (a retry
+        # uses it rather than taking another), and period_create rolls back its own work.
+        card = order.card if order.card_id else _take_esim(order, now)
+        period = period_create(card=card, plan=order.plan, source=order.reference, now=now)
+    except ServiceError as error:
+        order.fulfilment_error = str(error)[:300]
+        order.save(update_fields=["fulfilment_error", "updated_at"])
+        logger.warning("order %s paid but not fulfilled: %s", order.public_id, error)
+        return order
+    order.mark_fulfilled(at=now, period=period)
+    network_request(card=card, action="activate", reason=order.reference, now=now,
+                    dedupe_key=f"{order.reference}:activate")
+    if order.coupon_code:
+        coupon_confirm(reference=order.reference, now=now)
+    notify_order_receipt(user=order.customer, receipt=receipt_for(order),
+                         dedupe_key=f"{order.reference}:receipt", now=now)
+    if order.new_esim and card.activation_code:
+        notify_esim_activation(user=order.customer, iccid=card.iccid,
+                               activation_code=f"LPA:{card.activation_code}",
+                               dedupe_key=f"{order.reference}:esim", now=now)
     return order
 
 
