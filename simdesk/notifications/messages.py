@@ -118,6 +118,7 @@ def _prepare_order_receipt(context: dict[str, Any], language: str) -> Prepared:
         "period_ends_at": _when(context.get("period_ends_at")),
         "data": format_bytes(int(data_bytes), language) if data_bytes is not None else None,
         "receipt_url": absolute_url(context.get("receipt_url", "")),
+        "shows_times": True,
     })
 
 

@@ -169,3 +169,14 @@ def test_it_does_not_html_escape_the_subject_or_the_plain_text(alice, send_recei
     assert message.subject.endswith("Your receipt for China, Hong Kong & Macau 6 GB")
     assert "China, Hong Kong & Macau 6 GB" in message.body
     assert "China, Hong Kong &amp; Macau 6 GB" in html_of(message)
+
+
+def test_it_names_the_time_zone_only_in_messages_that_show_times(
+        alice, send_receipt, send_payment_failed):
+    send_receipt(alice)
+    send_payment_failed(alice)
+
+    receipt_mail, failed_mail = mail.outbox
+    assert "Times are shown in your time zone, UTC." in receipt_mail.body
+    assert "time zone" not in failed_mail.body
+    assert "time zone" not in html_of(failed_mail)
