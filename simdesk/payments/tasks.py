@@ -57,10 +57,15 @@ def payment_reconcile(payment_id: int) -> None:
 
 
 @task()
-def sandbox_webhook_deliver(delivery_id: int) -> bool:
-    from .gateways.sandbox.services import sandbox_delivery_attempt
+def sandbox_webhook_deliver(delivery_id: int) -> str:
+    """Send one copy; after a failure, queue the retry for its backoff time."""
+    from .gateways.sandbox.services import FAILED, sandbox_delivery_enqueue, sandbox_delivery_try
 
-    return sandbox_delivery_attempt(delivery_id=delivery_id, now=utcnow())
+    outcome = sandbox_delivery_try(delivery_id=delivery_id, now=utcnow())
+    # Only the job that made the failed attempt queues the next one, so jobs never multiply.
+    if outcome == FAILED and sandbox_webhook_deliver.get_backend().supports_defer:
+        sandbox_delivery_enqueue(delivery_id=delivery_id)
+    return outcome
 
 
 @task()

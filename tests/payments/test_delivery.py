@@ -154,3 +154,27 @@ def test_it_signs_what_it_sends(pay, settings):
 
     verify(header=captured["headers"]["Sandbox-Signature"], body=captured["body"],
            now=utcnow())
+
+
+def test_it_queues_the_retry_for_its_backoff_time_where_the_backend_can_wait(pay, settings):
+    # given a task backend that can defer jobs (like the database one) and simdesk down
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.SANDBOX_WEBHOOK_TRANSPORT = "tests.payments.test_delivery.RefusingTransport"
+    from django_tasks import default_task_backend
+
+    from simdesk.payments.tasks import sandbox_webhook_deliver
+
+    pay()
+    delivery = SandboxWebhookDelivery.objects.get()
+    # then the at-once attempt failed and one job waits for the copy's next attempt time
+    [job] = default_task_backend.results
+    assert job.task.run_after == delivery.next_attempt_at
+    assert job.kwargs == {"delivery_id": delivery.pk}
+    # when that job runs and fails again, it queues exactly one next job, later
+    with time_machine.travel(delivery.next_attempt_at, tick=False):
+        assert sandbox_webhook_deliver.call(delivery_id=delivery.pk) == "failed"
+        # a second job for the same copy at the same time sends nothing and queues nothing
+        assert sandbox_webhook_deliver.call(delivery_id=delivery.pk) == "skipped"
+    delivery.refresh_from_db()
+    assert len(default_task_backend.results) == 2
+    assert default_task_backend.results[1].task.run_after == delivery.next_attempt_at

@@ -195,8 +195,6 @@ def sandbox_event_emit(*, charge: SandboxCharge, now: datetime) -> list[SandboxW
 def _after_commit(delivery_ids: list[int]) -> None:
     from simdesk.core.clock import utcnow
 
-    from ...tasks import sandbox_webhook_deliver
-
     for delivery_id in delivery_ids:
         if settings.SANDBOX_WEBHOOK_DELIVER_AT_ONCE:
             try:
@@ -205,10 +203,29 @@ def _after_commit(delivery_ids: list[int]) -> None:
                     continue
             except Exception:  # the background job and the sweep will try again
                 logger.exception("sandbox: immediate delivery of %s failed", delivery_id)
-        try:
-            sandbox_webhook_deliver.enqueue(delivery_id=delivery_id)
-        except Exception:  # the sweep finds the pending row again
-            logger.exception("sandbox: could not enqueue delivery %s", delivery_id)
+        sandbox_delivery_enqueue(delivery_id=delivery_id)
+
+
+def sandbox_delivery_enqueue(*, delivery_id: int) -> None:
+    """Queue the background delivery of a pending copy for its next attempt time.
+
+    Where the task backend cannot defer, the copy is sent when the job runs (too
+    early is harmless: the attempt checks it is due) and the sweep takes over.
+    """
+    from ...tasks import sandbox_webhook_deliver
+
+    due = (SandboxWebhookDelivery.objects.filter(pk=delivery_id,
+                                                 status=SandboxDeliveryStatus.PENDING)
+           .values_list("next_attempt_at", flat=True).first())
+    if due is None:
+        return
+    try:
+        task = sandbox_webhook_deliver
+        if task.get_backend().supports_defer:
+            task = task.using(run_after=due)
+        task.enqueue(delivery_id=delivery_id)
+    except Exception:  # the sweep finds the pending row again
+        logger.exception("sandbox: could not enqueue delivery %s", delivery_id)
 
 
 def _delivery_delay(attempts: int) -> timedelta:
@@ -222,7 +239,17 @@ def webhook_url() -> str:
 
 def sandbox_delivery_attempt(*, delivery_id: int, now: datetime,
                              timeout: float = DELIVERY_TIMEOUT_SECONDS) -> bool:
-    """Send one due copy of a webhook once; True if simdesk answered 2xx.
+    """Send one due copy of a webhook once; True if simdesk answered 2xx."""
+    return sandbox_delivery_try(delivery_id=delivery_id, now=now, timeout=timeout) == DELIVERED
+
+
+DELIVERED, FAILED, SKIPPED = "delivered", "failed", "skipped"
+
+
+def sandbox_delivery_try(*, delivery_id: int, now: datetime,
+                         timeout: float = DELIVERY_TIMEOUT_SECONDS) -> str:
+    """Send one due copy of a webhook once: "delivered" (2xx), "failed" (this call sent
+    it and got no 2xx), or "skipped" (not due, already delivered, or another sender's).
 
     Rule: a copy is sent by one sender at a time (claimed by a conditional
     UPDATE); a delivered copy is never sent again; a non-2xx answer or no answer
@@ -234,7 +261,7 @@ def sandbox_delivery_attempt(*, delivery_id: int, now: datetime,
         pk=delivery_id, status=SandboxDeliveryStatus.PENDING, next_attempt_at__lte=now,
     ).update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=F("attempts") + 1)
     if not claimed:
-        return False
+        return SKIPPED
     delivery = SandboxWebhookDelivery.objects.get(pk=delivery_id)
     body = delivery.body.encode()
     headers = {"Content-Type": "application/json",
@@ -252,7 +279,7 @@ def sandbox_delivery_attempt(*, delivery_id: int, now: datetime,
         SandboxWebhookDelivery.objects.filter(pk=delivery_id).update(
             status=SandboxDeliveryStatus.DELIVERED, delivered_at=now, claimed_until=None,
             last_status_code=status_code, last_error="")
-        return True
+        return DELIVERED
     gave_up = delivery.attempts >= DELIVERY_MAX_ATTEMPTS
     SandboxWebhookDelivery.objects.filter(pk=delivery_id).update(
         status=SandboxDeliveryStatus.GAVE_UP if gave_up else SandboxDeliveryStatus.PENDING,
@@ -260,7 +287,7 @@ def sandbox_delivery_attempt(*, delivery_id: int, now: datetime,
         last_status_code=status_code, last_error=error[:2000] or f"HTTP {status_code}")
     logger.warning("sandbox: delivery of %s#%s failed (attempt %s): %s", delivery.event_id,
                    delivery.copy, delivery.attempts, error or status_code)
-    return False
+    return FAILED
 
 
 def sandbox_deliveries_due(*, now: datetime):
