@@ -4,6 +4,9 @@ import json
 import time
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from simdesk.payments.models import InboundWebhookEvent, Payment, PaymentStatus, WebhookStatus
 
@@ -315,3 +318,29 @@ def test_it_never_lets_an_event_for_another_amount_pay(start, post_event, receiv
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
     assert received == []
+
+
+# --- Never a 500 ------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10),
+                                                                      children, max_size=4),
+    max_leaves=12,
+)
+
+
+@hypothesis_settings(max_examples=60, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(st.binary(max_size=300),
+                      json_values.map(lambda value: json.dumps(value).encode()),
+                      st.fixed_dictionaries({"id": json_values, "type": json_values,
+                                             "data": json_values, "created": json_values})
+                      .map(lambda value: json.dumps(value).encode())),
+       signed=st.booleans())
+def test_it_never_answers_signed_or_unsigned_garbage_with_a_server_error(client, body, signed):
+    response = signed_post(client, body) if signed else client.post(
+        "/webhooks/sandbox/", data=body, content_type="application/json")
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert response["Content-Type"] == "application/problem+json"
