@@ -1,14 +1,13 @@
 """Checkout: "Buy" on a plan page opens an order, the review page prices it (coupon
 included), and "Pay" hands the customer to the gateway's page.
 
-Every form that can create something carries a key made when its page rendered:
-the Buy form's key is the order's idempotency key, so a double click or a resubmit
-after "back" finds the same order; paying reuses the order's current payment
-attempt, so it never charges twice either. Views stay thin: the rules live in
+The Buy form carries a key made when the plan page rendered: it is the order's
+idempotency key, so a double click or a resubmit after "back" finds the same order.
+The pay form needs none of its own: the order numbers its payment attempts and a
+submit while an attempt is open resumes that attempt (the payment's idempotency key
+is ``order:<id>:<attempt>``), so it never charges twice either. Views stay thin: the rules live in
 ``simdesk.orders.services``.
 """
-
-import uuid
 
 from django import forms
 from django.conf import settings
@@ -32,10 +31,6 @@ from simdesk.orders.services import order_apply_coupon, order_create, order_pay
 from simdesk.payments.gateways import enabled_gateways
 
 NEW_ESIM = "new"
-
-
-def new_form_key() -> str:
-    return str(uuid.uuid4())
 
 
 class BuyForm(forms.Form):
@@ -125,7 +120,6 @@ def _review_context(request, order, *, coupon_form=None, pay_form=None) -> dict:
         "plan_name": order.plan.name_for(request.LANGUAGE_CODE),
         "coupon_form": coupon_form or CouponForm(initial={"coupon_code": order.coupon_code}),
         "pay_form": pay_form or PayForm(),
-        "form_key": new_form_key(),
         "failure": failure,
     }
 
