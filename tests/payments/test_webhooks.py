@@ -315,6 +315,7 @@ def test_it_never_lets_an_event_for_another_amount_pay(start, post_event, receiv
     assert response.status_code == 200
     stored = InboundWebhookEvent.objects.get()
     assert stored.status == WebhookStatus.FAILED and "is for 1 USD" in stored.last_error
+    assert stored.next_attempt_at is None  # retrying cannot help
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
     assert received == []

@@ -23,7 +23,14 @@ MAX_ATTEMPTS = 12
 
 
 class WebhookProcessingError(Exception):
-    """The event is genuine but cannot be applied yet (e.g. its payment is not known)."""
+    """The event is genuine but cannot be applied (yet: its payment may not be known).
+
+    ``retry=False``: trying again cannot help; the event waits for staff.
+    """
+
+    def __init__(self, message: str, *, retry: bool = True):
+        super().__init__(message)
+        self.retry = retry
 
 
 def webhook_receive(*, gateway: str, headers: Mapping[str, str], body: bytes,
@@ -85,7 +92,8 @@ def webhook_event_process(*, event: InboundWebhookEvent, now: datetime) -> Inbou
                     # Never let a payment for another amount pay for this one: staff look.
                     raise WebhookProcessingError(
                         f"event is for {event.amount_minor} {event.currency}, payment "
-                        f"{payment.public_id} is for {payment.amount_minor} {payment.currency}")
+                        f"{payment.public_id} is for {payment.amount_minor} {payment.currency}",
+                        retry=False)
                 payment_apply_outcome(
                     payment=payment, outcome=event.outcome, source=f"webhook:{event.event_id}",
                     failure_code=event.failure_code, failure_message=event.failure_message,
@@ -108,7 +116,9 @@ def webhook_event_process(*, event: InboundWebhookEvent, now: datetime) -> Inbou
         ).update(
             status=WebhookStatus.FAILED, attempts=F("attempts") + 1,
             last_error=f"{type(error).__name__}: {error}"[:2000],
-            next_attempt_at=now + _retry_delay(attempts) if attempts < MAX_ATTEMPTS else None,
+            next_attempt_at=(now + _retry_delay(attempts)
+                             if attempts < MAX_ATTEMPTS and getattr(error, "retry", True)
+                             else None),
         )
     event.refresh_from_db()
     return event
