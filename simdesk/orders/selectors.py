@@ -36,7 +36,8 @@ def order_get_for_customer(*, customer, order_public_id: str | uuid.UUID) -> Ord
 def orders_for_customer(*, customer) -> QuerySet[Order]:
     """The customer's orders, newest first, with what the history page shows."""
     return (Order.objects.filter(customer=customer)
-            .select_related("plan", "card", "period").order_by("-created_at", "-id"))
+            .select_related("plan", "card", "period").prefetch_related("plan__translations")
+            .order_by("-created_at", "-id"))
 
 
 def order_get_by_reference(*, reference: str) -> Order | None:

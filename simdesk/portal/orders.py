@@ -70,7 +70,8 @@ def order_status(request, public_id):
 def order_list(request):
     orders = list(orders_for_customer(customer=request.user))
     for order in orders:
-        order.display_name = order.plan_name or order.plan.name_for(request.LANGUAGE_CODE)
+        # The plan's name in the reader's language (the name at sale is the fallback).
+        order.display_name = order.plan.name_for(request.LANGUAGE_CODE) or order.plan_name
     return render(request, "portal/orders/list.html", {"orders": orders})
 
 
@@ -81,7 +82,7 @@ def order_receipt(request, public_id):
         raise Http404(_("There is no receipt for an order that was not paid."))
     return render(request, "portal/orders/receipt.html", {
         "order": order,
-        "plan_name": order.plan_name or order.plan.name_for(request.LANGUAGE_CODE),
+        "plan_name": order.plan.name_for(request.LANGUAGE_CODE) or order.plan_name,
         "period": order.period,
     })
 

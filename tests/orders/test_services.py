@@ -349,3 +349,14 @@ def test_it_still_fulfils_a_payment_confirmed_after_the_order_expired(buy, now, 
 
     assert order.status == OrderStatus.FULFILLED
     assert Period.objects.count() == 1
+
+
+def test_it_keeps_the_price_while_the_customer_is_paying(buy, save_25, now):
+    order = buy()
+    order_pay(order=order, gateway="sandbox", return_url=RETURN_URL, now=now)
+
+    with pytest.raises(ServiceError, match="payment has started"):
+        order_apply_coupon(order=order, coupon_code="SAVE25", now=now)
+
+    order.refresh_from_db()
+    assert order.total_minor == 1200

@@ -143,8 +143,9 @@ def order_apply_coupon(*, order: Order, coupon_code: str, now: datetime) -> Orde
     code = _normalize_coupon(coupon_code)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        if not order.is_payable or (order.payment_id and order.status == OrderStatus.
-                                    PENDING_PAYMENT and _payment_in_progress(order)):
+        # While the customer is at the gateway the amount being paid must not change.
+        paying = order.status == OrderStatus.PENDING_PAYMENT and _payment_in_progress(order)
+        if not order.is_payable or paying:
             raise ServiceError(_("The price of this order can no longer change: its payment "
                                  "has started."), code="order_locked")
         if code == order.coupon_code:
@@ -166,4 +167,4 @@ def order_apply_coupon(*, order: Order, coupon_code: str, now: datetime) -> Orde
 def _payment_in_progress(order: Order) -> bool:
     from .pay import payment_is_open
 
-    return payment_is_open(order.payment)
+    return order.payment_id is not None and payment_is_open(order.payment)
