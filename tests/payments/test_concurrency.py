@@ -70,3 +70,54 @@ def test_it_moves_a_payment_once_when_ten_different_events_say_it_succeeded(star
     payment.refresh_from_db()
     assert payment.history.count() == 1
     assert received == [("payment_succeeded", payment.pk)]
+
+
+def _together(n: int, work) -> tuple[list, list[BaseException]]:
+    barrier = threading.Barrier(n)
+    results, errors = [], []
+
+    def run(i):
+        try:
+            barrier.wait(timeout=10)
+            results.append(work(i))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results, errors
+
+
+def test_it_starts_one_payment_when_one_key_is_started_ten_times_at_once(start):
+    from simdesk.payments.gateways.sandbox.models import SandboxCharge
+    from simdesk.payments.models import Payment
+
+    results, errors = _together(10, lambda i: start("order-same"))
+    assert not errors, errors
+    assert len({payment.pk for payment, _url in results}) == 1
+    assert len({url for _payment, url in results}) == 1
+    assert Payment.objects.count() == 1 and SandboxCharge.objects.count() == 1
+
+
+def test_it_never_refunds_more_than_was_paid_when_refunds_race(start, client, now):
+    from simdesk.core.errors import Conflict
+    from simdesk.payments.models import Payment
+    from simdesk.payments.services import payment_refund
+
+    # given a paid payment of 10.00
+    payment, url = start(amount_minor=1000)
+    client.post(url, {"action": "pay", "card_number": "4242424242424242"})
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    # when five refunds of 6.00 are asked at the same moment
+    results, errors = _together(5, lambda i: payment_refund(
+        payment=payment, amount_minor=600, idempotency_key=f"rf-{i}", now=now))
+    # then one is made and the others are refused
+    assert len(results) == 1
+    assert len(errors) == 4 and all(isinstance(e, Conflict) for e in errors)
+    assert Payment.objects.get(pk=payment.pk).refunded_minor == 600
