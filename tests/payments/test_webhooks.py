@@ -345,3 +345,19 @@ def test_it_never_answers_signed_or_unsigned_garbage_with_a_server_error(client,
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         assert response["Content-Type"] == "application/problem+json"
+
+
+def test_it_stops_retrying_after_the_last_attempt(start, post_event):
+    from simdesk.payments.services import webhook_event_process
+    from simdesk.payments.services.webhooks import MAX_ATTEMPTS
+
+    # given an event whose payment never becomes known
+    payment, _url = start()
+    Payment.objects.filter(pk=payment.pk).update(gateway_payment_id="")
+    post_event(sandbox_event(payment))
+    event = InboundWebhookEvent.objects.get()
+    # when every retry fails
+    while event.next_attempt_at is not None:
+        event = webhook_event_process(event=event, now=event.next_attempt_at)
+    # then it stops after the last attempt and waits for staff, still failed
+    assert (event.status, event.attempts) == (WebhookStatus.FAILED, MAX_ATTEMPTS)
