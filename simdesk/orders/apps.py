@@ -6,7 +6,7 @@ class OrdersConfig(AppConfig):
     label = "orders"
 
     def ready(self):
-        from simdesk.payments.signals import payment_failed, payment_succeeded
+        from simdesk.payments.signals import payment_failed, payment_refunded, payment_succeeded
 
         from . import receivers
 
@@ -14,3 +14,5 @@ class OrdersConfig(AppConfig):
                                   dispatch_uid="orders.on_payment_succeeded")
         payment_failed.connect(receivers.on_payment_failed,
                                dispatch_uid="orders.on_payment_failed")
+        payment_refunded.connect(receivers.on_payment_refunded,
+                                 dispatch_uid="orders.on_payment_refunded")

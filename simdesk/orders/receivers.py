@@ -9,7 +9,7 @@ from django.utils import translation
 from simdesk.core.clock import utcnow
 
 from .selectors import order_get_by_reference
-from .services import order_payment_confirmed, order_payment_failed
+from .services import order_mark_refunded, order_payment_confirmed, order_payment_failed
 
 
 def on_payment_succeeded(sender, *, payment, **kwargs) -> None:
@@ -27,3 +27,12 @@ def on_payment_failed(sender, *, payment, **kwargs) -> None:
     with translation.override(order.language or order.customer.language or "en"):
         reason = str(payment.failure_reason)
     order_payment_failed(order=order, reason=reason, payment=payment, now=utcnow())
+
+
+def on_payment_refunded(sender, *, payment, refund=None, **kwargs) -> None:
+    order = order_get_by_reference(reference=payment.reference)
+    if order is None or order.payment_id != payment.pk:
+        return
+    note = f"refund {refund.public_id}" if refund is not None else "refund"
+    order_mark_refunded(order=order, refunded_minor=int(payment.refunded_minor),
+                        now=utcnow(), note=note)

@@ -360,3 +360,32 @@ def test_it_keeps_the_price_while_the_customer_is_paying(buy, save_25, now):
 
     order.refresh_from_db()
     assert order.total_minor == 1200
+
+
+# --- Refunds ---------------------------------------------------------------------------
+
+def test_it_records_partial_and_full_refunds_of_the_payment(
+        buy, now, django_capture_on_commit_callbacks):
+    from simdesk.payments.gateways.sandbox.cards import test_card_find
+    from simdesk.payments.gateways.sandbox.models import SandboxCharge
+    from simdesk.payments.gateways.sandbox.services import sandbox_charge_pay
+    from simdesk.payments.services import payment_refund
+
+    order = buy()
+    url = order_pay(order=order, gateway="sandbox", return_url=RETURN_URL, now=now)
+    charge = SandboxCharge.objects.get(public_id=url.rstrip("/").split("/")[-1])
+    with django_capture_on_commit_callbacks(execute=True):  # pay page → signed webhook
+        sandbox_charge_pay(charge=charge, card=test_card_find("4242424242424242"), now=now)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_refund(payment=order.payment, amount_minor=200, idempotency_key="r1", now=now)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_REFUNDED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_refund(payment=order.payment, amount_minor=1000, idempotency_key="r2", now=now)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert [e.to_status for e in order.events.all()][-2:] == ["partially_refunded", "refunded"]
