@@ -1,9 +1,9 @@
 """The embedded default: one machine, no services (``make run``)."""
 
+from simdesk.core.secret import secret_key_from_data_dir
+
 from .base import *  # noqa: F403
 from .base import DATA_DIR, env
-
-from simdesk.core.secret import secret_key_from_data_dir
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="") or secret_key_from_data_dir(DATA_DIR)

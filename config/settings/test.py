@@ -4,8 +4,9 @@
 """
 
 import os
+import tempfile
 
-os.environ.setdefault("SIMDESK_DATA_DIR", "/tmp/simdesk-test-data")
+os.environ.setdefault("SIMDESK_DATA_DIR", os.path.join(tempfile.gettempdir(), "simdesk-test-data"))
 
 from .base import *  # noqa: E402,F403
 from .base import REDIS_URL  # noqa: E402
