@@ -34,4 +34,13 @@ SCHEDULE: list[Sweep] = [
     # Carry out network requests (activate, suspend…) not yet done, with backoff.
     Sweep("network-actions-retry", "simdesk.cards.network.tasks.network_actions_retry_sweep",
           timedelta(minutes=1)),
+    # Auto-renewal: charge cards whose trigger is met, remind before scheduled charges,
+    # retry declined charges on the dunning schedule (one task per card).
+    Sweep("renewals-due", "simdesk.renewals.tasks.renewals_due_sweep", timedelta(minutes=1)),
+    Sweep("renewal-reminders", "simdesk.renewals.tasks.renewal_reminders_sweep",
+          timedelta(minutes=5)),
+    Sweep("renewal-dunning-retries", "simdesk.renewals.tasks.renewal_retries_sweep",
+          timedelta(minutes=1)),
+    # Usage and expiry alerts at each customer's thresholds, once per period per threshold.
+    Sweep("usage-alerts", "simdesk.usage.tasks.alerts_sweep", timedelta(minutes=5)),
 ]

@@ -178,3 +178,165 @@ KINDS: dict[str, MessageKind] = {
     ESIM_ACTIVATION: MessageKind("esim_activation", _prepare_esim_activation),
     PAYMENT_FAILED: MessageKind("payment_failed", _prepare_payment_failed),
 }
+
+
+# --- Auto-renewal ----------------------------------------------------------------------------
+# Context for all four: card_iccid, plan_name, amount_minor, currency, settings_url (where
+# the customer changes plan or payment method) and off_url (the signed one-click link that
+# turns auto-renewal off without signing in); each adds its own times or reason.
+
+RENEWAL_REMINDER = "renewal_reminder"
+RENEWAL_SUCCEEDED = "renewal_succeeded"
+RENEWAL_FAILED = "renewal_failed"
+RENEWAL_DISABLED = "renewal_disabled"
+
+
+def _renewal_context(context: dict[str, Any], language: str) -> dict[str, Any]:
+    return {
+        "card_iccid": context.get("card_iccid", ""),
+        "plan_name": context.get("plan_name", ""),
+        "amount": _money(context.get("amount_minor"), context.get("currency", "USD"), language),
+        "settings_url": absolute_url(context.get("settings_url", "")),
+        "off_url": absolute_url(context.get("off_url", "")),
+        "shows_times": True,
+    }
+
+
+def notify_renewal_reminder(*, user, renewal: dict[str, Any], charge_at: datetime,
+                            dedupe_key: str, now: datetime | None = None) -> Notification:
+    """Tell the customer their card renews soon: what, for how much, and when the saved
+    method is charged (``charge_at``). Queued once per ``dedupe_key``."""
+    context = {**renewal, "charge_at": charge_at.isoformat()}
+    return notification_queue(user=user, kind=RENEWAL_REMINDER, context=context,
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_renewal_reminder(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_renewal_context(context, language),
+                     "charge_at": _when(context.get("charge_at"))})
+
+
+def notify_renewal_succeeded(*, user, renewal: dict[str, Any], starts_at: datetime | None,
+                             dedupe_key: str, now: datetime | None = None) -> Notification:
+    """Tell the customer their card was renewed and when the new period starts.
+    Queued once per ``dedupe_key``."""
+    context = {**renewal, "starts_at": starts_at.isoformat() if starts_at else None}
+    return notification_queue(user=user, kind=RENEWAL_SUCCEEDED, context=context,
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_renewal_succeeded(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_renewal_context(context, language),
+                     "starts_at": _when(context.get("starts_at"))})
+
+
+def notify_renewal_failed(*, user, renewal: dict[str, Any], reason: str,
+                          next_attempt_at: datetime, dedupe_key: str,
+                          now: datetime | None = None) -> Notification:
+    """Tell the customer a renewal charge was declined, why (``reason`` is written for the
+    customer), when it is tried again, and where to fix the payment method.
+    Queued once per ``dedupe_key``."""
+    context = {**renewal, "reason": reason, "next_attempt_at": next_attempt_at.isoformat()}
+    return notification_queue(user=user, kind=RENEWAL_FAILED, context=context,
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_renewal_failed(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_renewal_context(context, language), "reason": context.get("reason", ""),
+                     "next_attempt_at": _when(context.get("next_attempt_at"))})
+
+
+def notify_renewal_disabled(*, user, renewal: dict[str, Any], reason: str, dedupe_key: str,
+                            now: datetime | None = None) -> Notification:
+    """Tell the customer auto-renewal switched itself off (the last retry was declined)
+    and why. Queued once per ``dedupe_key``."""
+    return notification_queue(user=user, kind=RENEWAL_DISABLED,
+                              context={**renewal, "reason": reason},
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_renewal_disabled(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_renewal_context(context, language), "reason": context.get("reason", "")})
+
+
+KINDS.update({
+    RENEWAL_REMINDER: MessageKind("renewal_reminder", _prepare_renewal_reminder),
+    RENEWAL_SUCCEEDED: MessageKind("renewal_succeeded", _prepare_renewal_succeeded),
+    RENEWAL_FAILED: MessageKind("renewal_failed", _prepare_renewal_failed),
+    RENEWAL_DISABLED: MessageKind("renewal_disabled", _prepare_renewal_disabled),
+})
+
+
+# --- Usage and expiry alerts -----------------------------------------------------------------
+
+USAGE_ALERT = "usage_alert"
+EXPIRY_ALERT = "expiry_alert"
+
+
+def _plan_name(names: dict[str, str], fallback: str, language: str) -> str:
+    """The plan's name as sold, in the reader's language when it was sold in it."""
+    wanted = (language or "en").lower()
+    for candidate in (wanted, wanted.split("-")[0], "en"):
+        if names.get(candidate):
+            return names[candidate]
+    return next(iter(names.values()), fallback)
+
+
+def _card_name(label: str, iccid: str) -> str:
+    """How a card is named in an alert: its label, else the end of its ICCID (…0113)."""
+    tail = f"…{iccid[-4:]}" if iccid else ""
+    return f"{label} ({tail})" if label and tail else label or tail
+
+
+def notify_usage_alert(*, user, alert: dict[str, Any], dedupe_key: str,
+                       now: datetime | None = None) -> Notification:
+    """Tell the customer a period crossed a usage threshold they chose.
+
+    ``alert``: threshold (percent), used_percent, remaining_bytes, total_bytes,
+    plan_names ({language: name}), plan_code, card_iccid, card_label, ends_at (ISO
+    or None), card_url, plans_url. Queued once per ``dedupe_key``.
+    """
+    return notification_queue(user=user, kind=USAGE_ALERT, context=dict(alert),
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def notify_expiry_alert(*, user, alert: dict[str, Any], dedupe_key: str,
+                        now: datetime | None = None) -> Notification:
+    """Tell the customer a period ends soon.
+
+    ``alert``: threshold (days), days_left, ends_at (ISO), remaining_bytes (None for
+    unlimited), plan_names, plan_code, card_iccid, card_label, card_url, plans_url.
+    Queued once per ``dedupe_key``.
+    """
+    return notification_queue(user=user, kind=EXPIRY_ALERT, context=dict(alert),
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_alert(context: dict[str, Any], language: str) -> dict[str, Any]:
+    remaining = context.get("remaining_bytes")
+    return {
+        "plan_name": _plan_name(context.get("plan_names") or {}, context.get("plan_code", ""),
+                                language),
+        "card_name": _card_name(context.get("card_label", ""), context.get("card_iccid", "")),
+        "remaining": format_bytes(int(remaining), language) if remaining is not None else None,
+        "ends_at": _when(context.get("ends_at")),
+        "card_url": absolute_url(context.get("card_url", "")),
+        "plans_url": absolute_url(context.get("plans_url", "")),
+        "shows_times": True,
+    }
+
+
+def _prepare_usage_alert(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_prepare_alert(context, language),
+                     "used_percent": int(context.get("used_percent", 0)),
+                     "threshold": int(context.get("threshold", 0))})
+
+
+def _prepare_expiry_alert(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_prepare_alert(context, language),
+                     "days_left": int(context.get("days_left", 0)),
+                     "threshold": int(context.get("threshold", 0))})
+
+
+KINDS[USAGE_ALERT] = MessageKind("usage_alert", _prepare_usage_alert)
+KINDS[EXPIRY_ALERT] = MessageKind("expiry_alert", _prepare_expiry_alert)

@@ -64,3 +64,50 @@ class Notification(BaseModel):
     def is_due(self, *, now: datetime) -> bool:
         return (self.status in (NotificationStatus.PENDING, NotificationStatus.FAILED)
                 and self.next_attempt_at is not None and self.next_attempt_at <= now)
+
+
+# Alerts fire when this share of a period's data is used, and this many days before it ends.
+DEFAULT_USAGE_THRESHOLDS = (80, 100)
+DEFAULT_EXPIRY_DAYS = (3, 1)
+
+
+def default_usage_thresholds() -> list[int]:
+    return list(DEFAULT_USAGE_THRESHOLDS)
+
+
+def default_expiry_days() -> list[int]:
+    return list(DEFAULT_EXPIRY_DAYS)
+
+
+class NotificationPreferences(BaseModel):
+    """Which optional e-mails a user wants, and the alert thresholds.
+
+    Receipts, payment and renewal e-mails are not optional and have no switch here.
+    A user without a row has the defaults (see ``notification_preferences_get``).
+    ``usage_thresholds`` are percent used, ascending; ``expiry_days`` are days
+    before the end, descending (the order in which they fire).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notification_preferences",
+                                verbose_name=_("user"))
+    marketing = models.BooleanField(_("news and offers"), default=False)
+    alerts = models.BooleanField(_("usage and expiry alerts"), default=True)
+    usage_thresholds = models.JSONField(_("usage thresholds (percent used)"),
+                                        default=default_usage_thresholds)
+    expiry_days = models.JSONField(_("expiry alerts (days before the end)"),
+                                   default=default_expiry_days)
+    # Copies of the lists' ends, kept by the service, so the alert sweep can pick
+    # candidate cards in SQL: the lowest percent (101: none), the highest percent
+    # (0: none), the most days ahead (0: none) and the fewest days ahead (0: none).
+    usage_floor = models.PositiveSmallIntegerField(default=min(DEFAULT_USAGE_THRESHOLDS))
+    usage_top = models.PositiveSmallIntegerField(default=max(DEFAULT_USAGE_THRESHOLDS))
+    expiry_horizon = models.PositiveSmallIntegerField(default=max(DEFAULT_EXPIRY_DAYS))
+    expiry_last = models.PositiveSmallIntegerField(default=min(DEFAULT_EXPIRY_DAYS))
+
+    class Meta:
+        verbose_name = _("notification preferences")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return f"notification preferences of {self.user_id}"

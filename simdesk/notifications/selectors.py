@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from .models import Notification, NotificationStatus
+from .models import Notification, NotificationPreferences, NotificationStatus
 from .services import STALE_CLAIM
 
 
@@ -16,3 +16,9 @@ def notifications_due(*, now: datetime) -> QuerySet[Notification]:
           next_attempt_at__lte=now)
         | Q(status=NotificationStatus.SENDING, claimed_at__lte=now - STALE_CLAIM)
     ).order_by("next_attempt_at", "id")
+
+
+def notification_preferences_get(*, user) -> NotificationPreferences:
+    """The user's preferences; the defaults (unsaved) when they never changed them."""
+    preferences = NotificationPreferences.objects.filter(user=user).first()
+    return preferences or NotificationPreferences(user=user)

@@ -12,8 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from .models import Notification, NotificationStatus
+from simdesk.core.errors import ServiceError
+
+from .models import Notification, NotificationPreferences, NotificationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +132,71 @@ def notification_retry(*, notification: Notification, now: datetime) -> bool:
         pk = notification.pk
         transaction.on_commit(lambda: notification_send_task.enqueue(notification_id=pk))
     return updated == 1
+
+
+# --- Preferences -----------------------------------------------------------------------------
+
+MAX_THRESHOLDS = 5
+USAGE_PERCENT_RANGE = (1, 100)
+EXPIRY_DAYS_RANGE = (1, 30)
+
+
+class PreferenceInvalid(ServiceError):
+    """A refused preference; ``field`` names the setting that was wrong."""
+
+    def __init__(self, message, *, field: str):
+        super().__init__(message, code=f"invalid_{field}")
+        self.field = field
+
+
+def _clean_thresholds(values, *, field: str, low: int, high: int, descending: bool,
+                      out_of_range) -> list[int]:
+    numbers = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PreferenceInvalid(_("Use whole numbers only, separated by commas."),
+                                    field=field)
+        if not low <= value <= high:
+            raise PreferenceInvalid(out_of_range % {"value": value, "low": low, "high": high},
+                                    field=field)
+        numbers.append(value)
+    unique = sorted(set(numbers), reverse=descending)
+    if len(unique) > MAX_THRESHOLDS:
+        raise PreferenceInvalid(
+            ngettext_lazy("Choose at most %(count)d value.", "Choose at most %(count)d values.",
+                          MAX_THRESHOLDS) % {"count": MAX_THRESHOLDS},
+            field=field)
+    return unique
+
+
+def notification_preferences_update(*, user, marketing: bool, alerts: bool,
+                                    usage_thresholds: list[int], expiry_days: list[int],
+                                    now: datetime) -> NotificationPreferences:
+    """Save the user's optional e-mails and alert thresholds.
+
+    Thresholds are whole numbers: percent used 1–100 and days before the end 1–30,
+    at most five of each, stored de-duplicated and sorted (percent ascending, days
+    descending). An empty list means no alerts of that kind. Any invalid value
+    refuses the whole change (``PreferenceInvalid`` naming the field) and saves
+    nothing. Receipts and payment e-mails have no switch. Calling it twice with the
+    same values is safe.
+    """
+    thresholds = _clean_thresholds(
+        usage_thresholds, field="usage_thresholds", low=USAGE_PERCENT_RANGE[0],
+        high=USAGE_PERCENT_RANGE[1], descending=False,
+        out_of_range=_("%(value)s is not a percentage between %(low)s and %(high)s."))
+    days = _clean_thresholds(
+        expiry_days, field="expiry_days", low=EXPIRY_DAYS_RANGE[0], high=EXPIRY_DAYS_RANGE[1],
+        descending=True,
+        out_of_range=_("%(value)s is not a number of days between %(low)s and %(high)s."))
+    with transaction.atomic():
+        preferences, _created = NotificationPreferences.objects.update_or_create(
+            user=user,
+            defaults={"marketing": bool(marketing), "alerts": bool(alerts),
+                      "usage_thresholds": thresholds, "expiry_days": days,
+                      "usage_floor": min(thresholds, default=101),
+                      "usage_top": max(thresholds, default=0),
+                      "expiry_horizon": max(days, default=0),
+                      "expiry_last": min(days, default=0)},
+        )
+    return preferences
