@@ -270,3 +270,10 @@ SANDBOX_WEBHOOK_TRANSPORT = env.str(
 
 # Minutes a customer has to pay for an order before it expires (its coupon is released).
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
+
+# Auto-renewal: retries after a declined charge (hours after each decline), at most this
+# many successful renewals per card in any 24 hours, and the reminder this many hours
+# before a scheduled charge.
+RENEWAL_DUNNING_SCHEDULE = env.list("RENEWAL_DUNNING_SCHEDULE", cast=int, default=[1, 6, 24])
+RENEWAL_MAX_PER_24H = env.int("RENEWAL_MAX_PER_24H", default=2)
+RENEWAL_REMINDER_HOURS = env.int("RENEWAL_REMINDER_HOURS", default=24)

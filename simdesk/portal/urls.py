@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cards, checkout, orders, plans, views
+from . import cards, checkout, orders, plans, renewals, views
 
 app_name = "portal"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("cards/", cards.card_list, name="cards"),
     path("cards/add/", cards.card_add, name="card_add"),
     path("cards/<uuid:public_id>/", cards.card_detail, name="card_detail"),
+    path("cards/<uuid:public_id>/renewal/", renewals.renewal_settings, name="card_renewal"),
+    path("renewal/off/<str:token>/", renewals.renewal_off, name="renewal_off"),
     path("plans/", plans.plan_list, name="plans"),
     path("plans/<slug:code>/", plans.plan_detail, name="plan_detail"),
     path("checkout/", checkout.checkout_start, name="checkout_start"),

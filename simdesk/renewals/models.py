@@ -1,0 +1,109 @@
+"""Auto-renewal: what each card should buy next, and each attempt to buy it."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from simdesk.core.errors import Conflict
+from simdesk.core.models import BaseModel
+
+
+class RenewalSettings(BaseModel):
+    """A card's auto-renewal choices. ``plan`` None means "the current period's plan"."""
+
+    card = models.OneToOneField("cards.Card", on_delete=models.CASCADE,
+                                related_name="renewal_settings", verbose_name=_("card"))
+    enabled = models.BooleanField(_("enabled"), default=False)
+    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="+", verbose_name=_("plan"))
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    trigger_before_expiry_hours = models.PositiveIntegerField(
+        _("hours before the end"), null=True, blank=True, default=24)
+    trigger_low_data_percent = models.PositiveSmallIntegerField(
+        _("percent of data left"), null=True, blank=True)
+    payment_method = models.ForeignKey("payments.SavedPaymentMethod", on_delete=models.SET_NULL,
+                                       null=True, blank=True, related_name="+",
+                                       verbose_name=_("payment method"))
+    disabled_reason = models.CharField(_("why it was switched off"), max_length=200,
+                                       blank=True)
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("renewal settings")
+        verbose_name_plural = _("renewal settings")
+
+    def __str__(self) -> str:
+        return f"renewal of {self.card_id} ({'on' if self.enabled else 'off'})"
+
+
+class AttemptStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CHARGING = "charging", _("Charging")
+    SUCCEEDED = "succeeded", _("Renewed")
+    FAILED = "failed", _("Failed, will retry")
+    GIVEN_UP = "given_up", _("Given up")
+
+
+A = AttemptStatus
+ATTEMPT_TRANSITIONS: dict[str, set[str]] = {
+    A.SCHEDULED: {A.CHARGING, A.GIVEN_UP},
+    # A crashed worker leaves "charging": the next run picks it up again.
+    A.CHARGING: {A.CHARGING, A.SUCCEEDED, A.FAILED, A.GIVEN_UP},
+    A.FAILED: {A.CHARGING, A.GIVEN_UP},
+    A.SUCCEEDED: set(),
+    A.GIVEN_UP: set(),
+}
+
+
+class RenewalAttempt(BaseModel):
+    """Renewing one period of one card: one row, one order, at most one successful charge."""
+
+    card = models.ForeignKey("cards.Card", on_delete=models.CASCADE,
+                             related_name="renewal_attempts", verbose_name=_("card"))
+    period = models.ForeignKey("cards.Period", on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("period being renewed"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    status = models.CharField(_("status"), max_length=20, choices=AttemptStatus.choices,
+                              default=AttemptStatus.SCHEDULED)
+    attempt_count = models.PositiveIntegerField(_("charges tried"), default=0)
+    next_attempt_at = models.DateTimeField(_("next try at"), null=True, blank=True)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    order = models.ForeignKey("orders.Order", on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+", verbose_name=_("order"))
+    reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
+    succeeded_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
+    failure_message = models.CharField(_("last failure"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("renewal attempt")
+        verbose_name_plural = _("renewal attempts")
+        indexes = [models.Index(fields=["status", "next_attempt_at"]),
+                   models.Index(fields=["card", "succeeded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key} ({self.status})"
+
+    @staticmethod
+    def key_for(*, card, period) -> str:
+        return f"renewal:{card.public_id}:{period.public_id}"
+
+    def move(self, to: str, *, fields: tuple[str, ...] = ()) -> None:
+        """Move to ``to`` if the table allows it, saving ``fields`` too; Conflict otherwise."""
+        if to not in ATTEMPT_TRANSITIONS[self.status]:
+            raise Conflict(_("This renewal cannot move from %(from)s to %(to)s.")
+                           % {"from": self.status, "to": to}, code="renewal_transition")
+        self.status = to
+        self.save(update_fields=["status", "updated_at", *fields])
+
+    def mark_succeeded(self, *, at: datetime) -> None:
+        self.succeeded_at = at
+        self.next_attempt_at = None
+        self.claimed_until = None
+        self.move(A.SUCCEEDED, fields=("succeeded_at", "next_attempt_at", "claimed_until"))
+
+
+def dunning_schedule_hours() -> list[int]:
+    return [int(h) for h in getattr(settings, "RENEWAL_DUNNING_SCHEDULE", [1, 6, 24])]

@@ -1,0 +1,227 @@
+"""Renewing a card: claim the attempt, open the order, charge the saved method, then
+fulfil (success) or follow the dunning schedule (decline).
+
+Two workers may run this for the same card at once, and a worker may die anywhere:
+- the claim happens under a lock of the card's settings row, and a claimed attempt
+  stays "charging" with a lease (``claimed_until``), so only one worker charges;
+- the order's idempotency key is the attempt's key, so a rerun finds the same order;
+- each charge's idempotency key is ``<attempt key>:<try>`` and the try number only
+  moves on after a recorded decline, so a rerun after a crash reuses the same charge.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from simdesk.cards.models import Card, PeriodState
+from simdesk.core.errors import ServiceError
+from simdesk.notifications.messages import (
+    notify_renewal_disabled,
+    notify_renewal_failed,
+    notify_renewal_succeeded,
+)
+from simdesk.orders.models import Order, OrderStatus
+from simdesk.orders.services import order_create, order_payment_confirmed
+from simdesk.payments.gateways.base import GatewayError
+from simdesk.payments.models import PaymentStatus
+from simdesk.payments.services import payment_charge_saved_method
+
+from ..models import AttemptStatus, RenewalAttempt, RenewalSettings, dunning_schedule_hours
+from ..selectors import renewal_current_period, renewal_due_reason, renewals_succeeded_recently
+from .common import renewal_currency, renewal_summary
+from .settings import renewal_disable
+
+logger = logging.getLogger(__name__)
+
+# How long a worker may hold a claimed attempt before another may take it over.
+LEASE = timedelta(minutes=10)
+# An outcome the gateway has not told us yet is asked about again after this.
+UNKNOWN_OUTCOME_RETRY = timedelta(minutes=15)
+
+
+def _max_per_24h() -> int:
+    return int(getattr(settings, "RENEWAL_MAX_PER_24H", 2))
+
+
+def _claim(card: Card, now: datetime) -> RenewalAttempt | None:
+    """The attempt this worker may charge now, marked "charging"; None if nothing is due
+    or someone else holds it."""
+    with transaction.atomic():
+        rs = (RenewalSettings.objects.select_for_update().filter(card=card, enabled=True)
+              .first())
+        if rs is None:
+            return None
+        attempt = (RenewalAttempt.objects.filter(card=card).exclude(
+            status__in=(AttemptStatus.SUCCEEDED, AttemptStatus.GIVEN_UP))
+            .order_by("created_at", "pk").first())
+        if attempt is not None and attempt.period.state != PeriodState.ACTIVE \
+                and attempt.status == AttemptStatus.SCHEDULED:
+            # The reminded period ended without a charge (triggers changed): drop it.
+            attempt.move(AttemptStatus.GIVEN_UP)
+            attempt = None
+        if attempt is None or attempt.status == AttemptStatus.SCHEDULED:
+            period = renewal_current_period(card=card)
+            if period is None or card.periods.filter(state=PeriodState.QUEUED).exists():
+                return None
+            if not renewal_due_reason(rs=rs, period=period, now=now):
+                return None
+            if attempt is None or attempt.period_id != period.pk:
+                attempt = _create(card, period, now)
+                if attempt.status != AttemptStatus.SCHEDULED:
+                    return None  # a rerun: that attempt is handled through its own status
+        elif attempt.status == AttemptStatus.FAILED:
+            if attempt.next_attempt_at and attempt.next_attempt_at > now:
+                return None
+        elif attempt.claimed_until and attempt.claimed_until > now:
+            return None  # charging: another worker holds the lease
+        if attempt.status in (AttemptStatus.SCHEDULED, AttemptStatus.FAILED):
+            if renewals_succeeded_recently(card=card, now=now) >= _max_per_24h():
+                logger.warning("renewals: card %s hit the cap of %s renewals in 24 h",
+                               card.public_id, _max_per_24h())
+                return None
+            attempt.attempt_count += 1
+        attempt.claimed_until = now + LEASE
+        attempt.move(AttemptStatus.CHARGING, fields=("attempt_count", "claimed_until"))
+        return attempt
+
+
+def _create(card: Card, period, now: datetime) -> RenewalAttempt:
+    key = RenewalAttempt.key_for(card=card, period=period)
+    try:
+        with transaction.atomic():
+            attempt, _created = RenewalAttempt.objects.get_or_create(
+                idempotency_key=key,
+                defaults={"card": card, "period": period, "next_attempt_at": now})
+    except IntegrityError:
+        attempt = RenewalAttempt.objects.get(idempotency_key=key)
+    return attempt
+
+
+def renewal_attempt(*, card: Card, now: datetime) -> RenewalAttempt | None:
+    """Renew ``card`` if it is due (or retry its declined renewal if the retry is due).
+
+    Rules: auto-renewal is on; the current period meets a trigger and has not been
+    renewed; at most RENEWAL_MAX_PER_24H successful renewals per card in any 24 h.
+    An order for the chosen plan is paid with the saved method; on success it is
+    fulfilled (the new period queues behind the current one, so it starts exactly
+    when the current one ends) and the customer is told. A decline is retried after
+    each of RENEWAL_DUNNING_SCHEDULE hours, the customer told each time; after the
+    last retry auto-renewal switches off and the customer is told.
+
+    Safe to call twice and concurrently: one period is charged for at most once.
+    Returns the attempt it worked on, or None if nothing was due.
+    """
+    attempt = _claim(card, now)
+    if attempt is None:
+        return None
+    rs = RenewalSettings.objects.select_related("card__owner", "plan", "payment_method").get(
+        card=card)
+    card = rs.card
+    customer = card.owner
+    plan = rs.plan or attempt.period.plan
+    currency = renewal_currency(rs=rs)
+    try:
+        order = attempt.order or order_create(
+            customer=customer, card=card, plan=plan, currency=currency,
+            idempotency_key=attempt.idempotency_key, now=now,
+            language=customer.language or "")
+        if attempt.order_id is None:
+            attempt.order = order
+            attempt.save(update_fields=["order", "updated_at"])
+        if rs.payment_method is None:
+            raise ServiceError(_("No saved payment method is chosen for auto-renewal."),
+                               code="no_payment_method")
+        payment = payment_charge_saved_method(
+            customer=customer, method=rs.payment_method, amount_minor=order.total_minor,
+            currency=order.currency, reference=attempt.idempotency_key,
+            idempotency_key=f"{attempt.idempotency_key}:{attempt.attempt_count}", now=now)
+    except GatewayError:
+        # The outcome is unknown: keep the claim and ask again (same charge key) later.
+        logger.warning("renewals: gateway error for %s; retrying later", attempt.idempotency_key)
+        RenewalAttempt.objects.filter(pk=attempt.pk).update(
+            claimed_until=now + UNKNOWN_OUTCOME_RETRY)
+        return attempt
+    except ServiceError as error:
+        return _declined(attempt, rs, plan, str(error.message), now)
+    summary = renewal_summary(card=card, plan=plan, amount_minor=order.total_minor,
+                              currency=order.currency)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return _succeeded(attempt, order, payment, summary, now)
+    if payment.status in (PaymentStatus.PENDING,):
+        RenewalAttempt.objects.filter(pk=attempt.pk).update(
+            claimed_until=now + UNKNOWN_OUTCOME_RETRY)
+        return attempt
+    with translation.override(customer.language or "en"):
+        if payment.status == PaymentStatus.REQUIRES_ACTION:
+            reason = _("Your bank asks you to confirm this payment, which cannot be done "
+                       "automatically. Please choose another payment method.")
+        else:
+            reason = str(payment.failure_reason)
+    return _declined(attempt, rs, plan, reason, now, order=order, payment=payment)
+
+
+def _succeeded(attempt: RenewalAttempt, order: Order, payment, summary: dict,
+               now: datetime) -> RenewalAttempt:
+    with transaction.atomic():
+        locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        if locked.payment_id != payment.pk:
+            locked.payment = payment
+            locked.save(update_fields=["payment", "updated_at"])
+        order = order_payment_confirmed(order=locked, now=now,
+                                        note=f"renewal payment {payment.public_id}")
+        attempt = RenewalAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.status == AttemptStatus.SUCCEEDED:
+            return attempt
+        attempt.mark_succeeded(at=now)
+        period = order.period
+        notify_renewal_succeeded(user=order.customer, renewal=summary,
+                                 starts_at=period.starts_at if period else None,
+                                 dedupe_key=f"{attempt.idempotency_key}:succeeded", now=now)
+    logger.info("renewals: %s renewed by %s", attempt.idempotency_key, order.public_id)
+    return attempt
+
+
+def _declined(attempt: RenewalAttempt, rs: RenewalSettings, plan, reason: str, now: datetime,
+              *, order: Order | None = None, payment=None) -> RenewalAttempt:
+    schedule = dunning_schedule_hours()
+    card = rs.card
+    price = plan.price_in(renewal_currency(rs=rs))
+    summary = renewal_summary(card=card, plan=plan, currency=renewal_currency(rs=rs),
+                              amount_minor=price.amount_minor if price else 0)
+    with transaction.atomic():
+        if order is not None:
+            locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+            if payment is not None and locked.payment_id != payment.pk:
+                locked.payment = payment
+                locked.payment_attempts = attempt.attempt_count
+                locked.save(update_fields=["payment", "payment_attempts", "updated_at"])
+            if locked.status == OrderStatus.PENDING_PAYMENT:
+                locked.mark_payment_failed(at=now, message=reason)
+        attempt = RenewalAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.status != AttemptStatus.CHARGING:
+            return attempt
+        attempt.failure_message = reason[:300]
+        attempt.claimed_until = None
+        retries_done = attempt.attempt_count - 1
+        if retries_done < len(schedule):
+            attempt.next_attempt_at = now + timedelta(hours=schedule[retries_done])
+            attempt.move(AttemptStatus.FAILED,
+                         fields=("failure_message", "claimed_until", "next_attempt_at"))
+            notify_renewal_failed(user=card.owner, renewal=summary, reason=reason,
+                                  next_attempt_at=attempt.next_attempt_at,
+                                  dedupe_key=f"{attempt.idempotency_key}:failed:"
+                                             f"{attempt.attempt_count}", now=now)
+        else:
+            attempt.next_attempt_at = None
+            attempt.move(AttemptStatus.GIVEN_UP,
+                         fields=("failure_message", "claimed_until", "next_attempt_at"))
+            renewal_disable(card=card, reason="payment declined after the last retry", now=now)
+            notify_renewal_disabled(user=card.owner, renewal=summary, reason=reason,
+                                    dedupe_key=f"{attempt.idempotency_key}:disabled", now=now)
+    logger.info("renewals: %s declined (try %s): %s", attempt.idempotency_key,
+                attempt.attempt_count, reason)
+    return attempt
