@@ -4,7 +4,12 @@ import pytest
 
 from simdesk.cards.iccid import iccid_with_check_digit
 from simdesk.cards.services import card_debit_usage, period_create
-from tests.cards.conftest import GB, make_card, make_plan  # noqa: F401 (fixtures)
+from tests.cards import conftest as cards_fixtures
+
+GB = cards_fixtures.GB
+# The cards tests' fixtures, shared here.
+make_card = cards_fixtures.make_card
+make_plan = cards_fixtures.make_plan
 
 
 @pytest.fixture
