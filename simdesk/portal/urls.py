@@ -1,12 +1,14 @@
 from django.urls import path
 
-from . import cards, checkout, orders, plans, renewals, views
+from . import cards, checkout, notifications, orders, plans, renewals, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("settings/", views.account_settings, name="settings"),
+    path("settings/notifications/", notifications.notification_preferences,
+         name="notification_preferences"),
     path("language/", views.set_language, name="set_language"),
     path("cards/", cards.card_list, name="cards"),
     path("cards/add/", cards.card_add, name="card_add"),
