@@ -1,6 +1,6 @@
 """Telling the customer before a scheduled renewal charge."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
@@ -8,7 +8,7 @@ from simdesk.cards.models import Card, Period
 from simdesk.notifications.messages import notify_renewal_reminder
 
 from ..models import AttemptStatus, RenewalAttempt, RenewalSettings
-from ..selectors import renewal_charge_at, renewal_current_period
+from ..selectors import renewal_charge_at, renewal_current_period, renewal_reminder_hours
 from .common import renewal_currency, renewal_summary
 
 
@@ -36,7 +36,9 @@ def renewal_remind(*, card: Card, now: datetime) -> bool:
         "card__owner", "plan").first()
     period = renewal_current_period(card=card) if rs else None
     charge_at = renewal_charge_at(rs=rs, period=period) if period else None
-    if charge_at is None or charge_at <= now:
+    # Only within RENEWAL_REMINDER_HOURS before the charge, never after it.
+    ahead = timedelta(hours=renewal_reminder_hours())
+    if charge_at is None or not (charge_at - ahead <= now < charge_at):
         return False
     attempt = _attempt_for(card, period, charge_at)
     with transaction.atomic():
