@@ -294,7 +294,7 @@ def notify_usage_alert(*, user, alert: dict[str, Any], dedupe_key: str,
 
     ``alert``: threshold (percent), used_percent, remaining_bytes, total_bytes,
     plan_names ({language: name}), plan_code, card_iccid, card_label, ends_at (ISO
-    or None), card_url, plans_url. Queued once per ``dedupe_key``.
+    or None), card_url, plans_url, settings_url. Queued once per ``dedupe_key``.
     """
     return notification_queue(user=user, kind=USAGE_ALERT, context=dict(alert),
                               dedupe_key=dedupe_key, now=now or utcnow())
@@ -305,7 +305,8 @@ def notify_expiry_alert(*, user, alert: dict[str, Any], dedupe_key: str,
     """Tell the customer a period ends soon.
 
     ``alert``: threshold (days), days_left, ends_at (ISO), remaining_bytes (None for
-    unlimited), plan_names, plan_code, card_iccid, card_label, card_url, plans_url.
+    unlimited), plan_names, plan_code, card_iccid, card_label, card_url, plans_url,
+    settings_url.
     Queued once per ``dedupe_key``.
     """
     return notification_queue(user=user, kind=EXPIRY_ALERT, context=dict(alert),
@@ -322,6 +323,7 @@ def _prepare_alert(context: dict[str, Any], language: str) -> dict[str, Any]:
         "ends_at": _when(context.get("ends_at")),
         "card_url": absolute_url(context.get("card_url", "")),
         "plans_url": absolute_url(context.get("plans_url", "")),
+        "settings_url": absolute_url(context.get("settings_url", "")),
         "shows_times": True,
     }
 

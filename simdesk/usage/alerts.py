@@ -74,6 +74,7 @@ def _context(card: Card, period: Period) -> dict:
         "total_bytes": None if period.unlimited else period.total_bytes,
         "card_url": reverse("portal:card_detail", kwargs={"public_id": card.public_id}),
         "plans_url": reverse("portal:plans"),
+        "settings_url": reverse("portal:notification_preferences"),
     }
 
 
