@@ -4,7 +4,7 @@ from django.utils.translation import ngettext
 
 from simdesk.core.clock import utcnow
 
-from .models import Notification, NotificationStatus
+from .models import Notification, NotificationPreferences, NotificationStatus
 from .services import notification_retry
 
 
@@ -40,3 +40,23 @@ class NotificationAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext("%(count)d message queued again.",
                                             "%(count)d messages queued again.", count)
                           % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(NotificationPreferences)
+class NotificationPreferencesAdmin(admin.ModelAdmin):
+    """Read-only for staff: customers change these themselves, through the validating page."""
+
+    list_display = ["user", "alerts", "marketing", "usage_thresholds", "expiry_days",
+                    "updated_at"]
+    list_filter = ["alerts", "marketing"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "alerts", "marketing", "usage_thresholds", "expiry_days",
+                       "updated_at"]
+    exclude = ["usage_floor", "usage_top", "expiry_horizon", "expiry_last"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
