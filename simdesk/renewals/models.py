@@ -53,7 +53,8 @@ ATTEMPT_TRANSITIONS: dict[str, set[str]] = {
     A.CHARGING: {A.CHARGING, A.SUCCEEDED, A.FAILED, A.GIVEN_UP},
     A.FAILED: {A.CHARGING, A.GIVEN_UP},
     A.SUCCEEDED: set(),
-    A.GIVEN_UP: set(),
+    # The customer switched auto-renewal on again: a new round for the same period.
+    A.GIVEN_UP: {A.SCHEDULED},
 }
 
 
@@ -68,6 +69,9 @@ class RenewalAttempt(BaseModel):
     status = models.CharField(_("status"), max_length=20, choices=AttemptStatus.choices,
                               default=AttemptStatus.SCHEDULED)
     attempt_count = models.PositiveIntegerField(_("charges tried"), default=0)
+    # The try that began the current dunning round: switching auto-renewal on again
+    # after it gave up starts a new round (tries keep counting, so charge keys stay unique).
+    round_start = models.PositiveIntegerField(_("first try of this round"), default=1)
     next_attempt_at = models.DateTimeField(_("next try at"), null=True, blank=True)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     order = models.ForeignKey("orders.Order", on_delete=models.SET_NULL, null=True,
@@ -90,6 +94,13 @@ class RenewalAttempt(BaseModel):
     def key_for(*, card, period) -> str:
         return f"renewal:{card.public_id}:{period.public_id}"
 
+    @property
+    def order_key(self) -> str:
+        """The order's idempotency key: the attempt's, plus the round after a restart."""
+        if self.round_start == 1:
+            return self.idempotency_key
+        return f"{self.idempotency_key}:round{self.round_start}"
+
     def move(self, to: str, *, fields: tuple[str, ...] = ()) -> None:
         """Move to ``to`` if the table allows it, saving ``fields`` too; Conflict otherwise."""
         if to not in ATTEMPT_TRANSITIONS[self.status]:
@@ -97,6 +108,15 @@ class RenewalAttempt(BaseModel):
                            % {"from": self.status, "to": to}, code="renewal_transition")
         self.status = to
         self.save(update_fields=["status", "updated_at", *fields])
+
+    def restart(self, *, at: datetime) -> None:
+        """Begin a new round of tries (and a new order) after giving up."""
+        self.round_start = self.attempt_count + 1
+        self.order = None
+        self.next_attempt_at = at
+        self.failure_message = ""
+        self.move(A.SCHEDULED, fields=("round_start", "order", "next_attempt_at",
+                                       "failure_message"))
 
     def mark_succeeded(self, *, at: datetime) -> None:
         self.succeeded_at = at

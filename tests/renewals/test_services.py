@@ -274,3 +274,46 @@ def test_it_needs_a_trigger_and_a_payment_method_to_switch_on(
                                 currency="USD", trigger_before_expiry_hours=24,
                                 trigger_low_data_percent=None, payment_method=None, now=now)
     assert error.value.code == "no_payment_method"
+
+
+def test_switching_it_on_again_after_it_gave_up_starts_a_new_round_with_a_new_order(
+        card, alice, plan, current_period, renewing, saved_method, settings, now):
+    # Given one retry only, and a declined card: it gives up after the retry
+    settings.RENEWAL_DUNNING_SCHEDULE = [1]
+    renewing(DECLINES)
+    renewal_attempt(card=card, now=now)
+    assert renewal_attempt(card=card, now=now + timedelta(hours=1)).status \
+        == AttemptStatus.GIVEN_UP
+    assert RenewalSettings.objects.get(card=card).enabled is False
+
+    # When alice saves a working card and switches auto-renewal on again
+    t = now + timedelta(hours=2)
+    working = saved_method(token="sbxpm_alice_2")  # noqa: S106
+    renewal_settings_update(card=card, customer=alice, enabled=True, plan=plan, currency="USD",
+                            trigger_before_expiry_hours=24, trigger_low_data_percent=None,
+                            payment_method=working, now=t)
+
+    # Then the period is renewed with a fresh order and a third, new charge
+    attempt = renewal_attempt(card=card, now=t)
+    assert attempt.status == AttemptStatus.SUCCEEDED
+    assert Order.objects.count() == 2
+    assert Payment.objects.count() == 3
+    assert attempt.order.status == OrderStatus.FULFILLED
+
+
+def test_a_renewal_order_the_customer_paid_by_hand_is_not_charged_again(
+        card, alice, current_period, renewing, now):
+    # Given the first charge was declined and alice then paid the order herself
+    from simdesk.orders.services import order_payment_confirmed
+
+    renewing(DECLINES)
+    attempt = renewal_attempt(card=card, now=now)
+    order_payment_confirmed(order=attempt.order, now=now + timedelta(minutes=10))
+
+    # When the retry comes
+    result = renewal_attempt(card=card, now=now + timedelta(hours=1))
+
+    # Then nothing more is charged and the renewal counts as done
+    assert result.status == AttemptStatus.SUCCEEDED
+    assert Payment.objects.count() == 1
+    assert card.periods.count() == 2

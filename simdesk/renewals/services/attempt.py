@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 # An outcome the gateway has not told us yet is asked about again after this.
 UNKNOWN_OUTCOME_RETRY = timedelta(minutes=15)
+PAYMENT_UNKNOWN = object()
 
 
 def _max_per_24h() -> int:
@@ -127,29 +128,41 @@ def renewal_attempt(*, card: Card, now: datetime) -> RenewalAttempt | None:
     try:
         order = attempt.order or order_create(
             customer=customer, card=card, plan=plan, currency=currency,
-            idempotency_key=attempt.idempotency_key, now=now,
-            language=customer.language or "")
+            idempotency_key=attempt.order_key, now=now, language=customer.language or "")
         if attempt.order_id is None:
             attempt.order = order
             attempt.save(update_fields=["order", "updated_at"])
         if rs.payment_method is None:
             raise ServiceError(_("No saved payment method is chosen for auto-renewal."),
                                code="no_payment_method")
-        payment = payment_charge_saved_method(
-            customer=customer, method=rs.payment_method, amount_minor=order.total_minor,
-            currency=order.currency, reference=attempt.idempotency_key,
-            idempotency_key=f"{attempt.idempotency_key}:{attempt.attempt_count}", now=now)
-    except GatewayError:
+        with transaction.atomic():
+            # The order row stays locked over the charge, as at checkout: a customer who
+            # pays this order by hand meanwhile is not charged a second time here.
+            order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+            if order.paid_at is not None:
+                payment = None
+            else:
+                try:
+                    payment = payment_charge_saved_method(
+                        customer=customer, method=rs.payment_method,
+                        amount_minor=order.total_minor, currency=order.currency,
+                        reference=attempt.idempotency_key,
+                        idempotency_key=f"{attempt.idempotency_key}:{attempt.attempt_count}",
+                        now=now)
+                except GatewayError:
+                    payment = PAYMENT_UNKNOWN
+    except ServiceError as error:
+        with translation.override(customer.language or "en"):
+            return _declined(attempt, rs, plan, str(error.message), now)
+    if payment is PAYMENT_UNKNOWN:
         # The outcome is unknown: keep the claim and ask again (same charge key) later.
         logger.warning("renewals: gateway error for %s; retrying later", attempt.idempotency_key)
         RenewalAttempt.objects.filter(pk=attempt.pk).update(
             claimed_until=now + UNKNOWN_OUTCOME_RETRY)
         return attempt
-    except ServiceError as error:
-        return _declined(attempt, rs, plan, str(error.message), now)
     summary = renewal_summary(card=card, plan=plan, amount_minor=order.total_minor,
                               currency=order.currency)
-    if payment.status == PaymentStatus.SUCCEEDED:
+    if payment is None or payment.status == PaymentStatus.SUCCEEDED:
         return _succeeded(attempt, order, payment, summary, now)
     if payment.status in (PaymentStatus.PENDING,):
         RenewalAttempt.objects.filter(pk=attempt.pk).update(
@@ -168,11 +181,12 @@ def _succeeded(attempt: RenewalAttempt, order: Order, payment, summary: dict,
                now: datetime) -> RenewalAttempt:
     with transaction.atomic():
         locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
-        if locked.payment_id != payment.pk:
+        if payment is not None and locked.payment_id != payment.pk:
             locked.payment = payment
             locked.save(update_fields=["payment", "updated_at"])
         order = order_payment_confirmed(order=locked, now=now,
-                                        note=f"renewal payment {payment.public_id}")
+                                        note="renewal payment "
+                                             f"{payment.public_id if payment else '-'}")
         attempt = RenewalAttempt.objects.select_for_update().get(pk=attempt.pk)
         if attempt.status == AttemptStatus.SUCCEEDED:
             return attempt
@@ -206,7 +220,7 @@ def _declined(attempt: RenewalAttempt, rs: RenewalSettings, plan, reason: str, n
             return attempt
         attempt.failure_message = reason[:300]
         attempt.claimed_until = None
-        retries_done = attempt.attempt_count - 1
+        retries_done = attempt.attempt_count - attempt.round_start
         if retries_done < len(schedule):
             attempt.next_attempt_at = now + timedelta(hours=schedule[retries_done])
             attempt.move(AttemptStatus.FAILED,

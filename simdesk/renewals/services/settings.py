@@ -70,6 +70,8 @@ def renewal_settings_update(*, card: Card, customer, enabled: bool, plan: Plan |
                            code="no_payment_method")
     with transaction.atomic():
         rs = _lock_settings(card)
+        if enabled and not rs.enabled:
+            _restart_given_up(card, now)
         rs.enabled = enabled
         rs.plan = plan
         rs.currency = currency
@@ -82,6 +84,16 @@ def renewal_settings_update(*, card: Card, customer, enabled: bool, plan: Plan |
         if not enabled:
             _give_up_open_attempts(card)
     return rs
+
+
+def _restart_given_up(card: Card, now: datetime) -> None:
+    """Switching on again after a give-up: the current period may be tried again."""
+    current = renewal_current_period(card=card)
+    if current is None:
+        return
+    for attempt in RenewalAttempt.objects.filter(card=card, period=current,
+                                                 status=AttemptStatus.GIVEN_UP):
+        attempt.restart(at=now)
 
 
 def _give_up_open_attempts(card: Card) -> None:
