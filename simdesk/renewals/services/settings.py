@@ -65,8 +65,7 @@ def renewal_settings_update(*, card: Card, customer, enabled: bool, plan: Plan |
         raise NotFound(_("This payment method was not found. Choose another one."),
                        code="method_not_found")
     if enabled and payment_method is None:
-        raise ServiceError(_("Auto-renewal needs a saved payment method. Pay for a plan once "
-                             "with “save this card” ticked, then choose it here."),
+        raise ServiceError(_("Auto-renewal needs a saved payment method: choose one."),
                            code="no_payment_method")
     with transaction.atomic():
         rs = _lock_settings(card)
