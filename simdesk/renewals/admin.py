@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import RenewalAttempt, RenewalSettings
+from .models import RenewalAttempt, RenewalAttemptEvent, RenewalSettings
 
 
 @admin.register(RenewalSettings)
@@ -12,8 +12,19 @@ class RenewalSettingsAdmin(admin.ModelAdmin):
     search_fields = ("card__iccid",)
 
 
+class RenewalAttemptEventInline(admin.TabularInline):
+    model = RenewalAttemptEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_status", "to_status", "at", "note")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(RenewalAttempt)
 class RenewalAttemptAdmin(admin.ModelAdmin):
+    inlines = [RenewalAttemptEventInline]
     list_display = ("idempotency_key", "status", "attempt_count", "next_attempt_at",
                     "succeeded_at", "reminder_sent_at")
     list_filter = ("status",)

@@ -101,13 +101,18 @@ class RenewalAttempt(BaseModel):
             return self.idempotency_key
         return f"{self.idempotency_key}:round{self.round_start}"
 
-    def move(self, to: str, *, fields: tuple[str, ...] = ()) -> None:
-        """Move to ``to`` if the table allows it, saving ``fields`` too; Conflict otherwise."""
+    def move(self, to: str, *, at: datetime, note: str = "",
+             fields: tuple[str, ...] = ()) -> "RenewalAttemptEvent":
+        """Move to ``to`` if the table allows it, saving ``fields`` too and leaving a
+        history row; Conflict otherwise."""
         if to not in ATTEMPT_TRANSITIONS[self.status]:
             raise Conflict(_("This renewal cannot move from %(from)s to %(to)s.")
                            % {"from": self.status, "to": to}, code="renewal_transition")
+        previous = self.status
         self.status = to
         self.save(update_fields=["status", "updated_at", *fields])
+        return RenewalAttemptEvent.objects.create(attempt=self, from_status=previous,
+                                                  to_status=to, at=at, note=note[:300])
 
     def restart(self, *, at: datetime) -> None:
         """Begin a new round of tries (and a new order) after giving up."""
@@ -115,14 +120,32 @@ class RenewalAttempt(BaseModel):
         self.order = None
         self.next_attempt_at = at
         self.failure_message = ""
-        self.move(A.SCHEDULED, fields=("round_start", "order", "next_attempt_at",
-                                       "failure_message"))
+        self.move(A.SCHEDULED, at=at, note="switched on again",
+                  fields=("round_start", "order", "next_attempt_at", "failure_message"))
 
     def mark_succeeded(self, *, at: datetime) -> None:
         self.succeeded_at = at
         self.next_attempt_at = None
         self.claimed_until = None
-        self.move(A.SUCCEEDED, fields=("succeeded_at", "next_attempt_at", "claimed_until"))
+        self.move(A.SUCCEEDED, at=at,
+                  fields=("succeeded_at", "next_attempt_at", "claimed_until"))
+
+
+class RenewalAttemptEvent(models.Model):
+    """One status move of a renewal attempt, for support and audits."""
+
+    attempt = models.ForeignKey(RenewalAttempt, on_delete=models.CASCADE,
+                                related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status} at {self.at:%Y-%m-%d %H:%M}"
 
 
 def dunning_schedule_hours() -> list[int]:

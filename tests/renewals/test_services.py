@@ -161,6 +161,9 @@ def test_it_retries_a_declined_renewal_after_1_6_and_24_hours_then_switches_itse
     assert SandboxCharge.objects.count() == 4
     assert renewal_attempt(card=card, now=t + timedelta(days=1)) is None
     assert Order.objects.get().status == OrderStatus.PAYMENT_FAILED
+    assert [e.to_status for e in attempt.events.all()] == [
+        "charging", "failed", "charging", "failed", "charging", "failed", "charging",
+        "given_up"]
     assert not card.periods.filter(state=PeriodState.QUEUED).exists()
 
 

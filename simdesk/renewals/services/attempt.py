@@ -62,7 +62,7 @@ def _claim(card: Card, now: datetime) -> RenewalAttempt | None:
         if attempt is not None and attempt.period.state != PeriodState.ACTIVE \
                 and attempt.status == AttemptStatus.SCHEDULED:
             # The reminded period ended without a charge (triggers changed): drop it.
-            attempt.move(AttemptStatus.GIVEN_UP)
+            attempt.move(AttemptStatus.GIVEN_UP, at=now, note="period ended first")
             attempt = None
         if attempt is None or attempt.status == AttemptStatus.SCHEDULED:
             period = renewal_current_period(card=card)
@@ -86,7 +86,8 @@ def _claim(card: Card, now: datetime) -> RenewalAttempt | None:
                 return None
             attempt.attempt_count += 1
         attempt.claimed_until = now + LEASE
-        attempt.move(AttemptStatus.CHARGING, fields=("attempt_count", "claimed_until"))
+        attempt.move(AttemptStatus.CHARGING, at=now, note=f"try {attempt.attempt_count}",
+                     fields=("attempt_count", "claimed_until"))
         return attempt
 
 
@@ -223,7 +224,7 @@ def _declined(attempt: RenewalAttempt, rs: RenewalSettings, plan, reason: str, n
         retries_done = attempt.attempt_count - attempt.round_start
         if retries_done < len(schedule):
             attempt.next_attempt_at = now + timedelta(hours=schedule[retries_done])
-            attempt.move(AttemptStatus.FAILED,
+            attempt.move(AttemptStatus.FAILED, at=now, note=reason,
                          fields=("failure_message", "claimed_until", "next_attempt_at"))
             notify_renewal_failed(user=card.owner, renewal=summary, reason=reason,
                                   next_attempt_at=attempt.next_attempt_at,
@@ -231,7 +232,7 @@ def _declined(attempt: RenewalAttempt, rs: RenewalSettings, plan, reason: str, n
                                              f"{attempt.attempt_count}", now=now)
         else:
             attempt.next_attempt_at = None
-            attempt.move(AttemptStatus.GIVEN_UP,
+            attempt.move(AttemptStatus.GIVEN_UP, at=now, note=reason,
                          fields=("failure_message", "claimed_until", "next_attempt_at"))
             renewal_disable(card=card, reason="payment declined after the last retry", now=now)
             notify_renewal_disabled(user=card.owner, renewal=summary, reason=reason,

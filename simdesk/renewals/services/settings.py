@@ -81,7 +81,7 @@ def renewal_settings_update(*, card: Card, customer, enabled: bool, plan: Plan |
         rs.changed_at = now
         rs.save()
         if not enabled:
-            _give_up_open_attempts(card)
+            _give_up_open_attempts(card, now, "switched off by the customer")
     return rs
 
 
@@ -95,11 +95,12 @@ def _restart_given_up(card: Card, now: datetime) -> None:
         attempt.restart(at=now)
 
 
-def _give_up_open_attempts(card: Card) -> None:
+def _give_up_open_attempts(card: Card, now: datetime, note: str) -> None:
     # A charge in flight ("charging") finishes; anything merely waiting is dropped.
-    RenewalAttempt.objects.filter(
-        card=card, status__in=(AttemptStatus.SCHEDULED, AttemptStatus.FAILED),
-    ).update(status=AttemptStatus.GIVEN_UP, next_attempt_at=None)
+    for attempt in RenewalAttempt.objects.filter(
+            card=card, status__in=(AttemptStatus.SCHEDULED, AttemptStatus.FAILED)):
+        attempt.next_attempt_at = None
+        attempt.move(AttemptStatus.GIVEN_UP, at=now, note=note, fields=("next_attempt_at",))
 
 
 def renewal_disable(*, card: Card, reason: str, now: datetime) -> RenewalSettings:
@@ -112,5 +113,5 @@ def renewal_disable(*, card: Card, reason: str, now: datetime) -> RenewalSetting
             rs.disabled_reason = reason[:200]
             rs.changed_at = now
             rs.save(update_fields=["enabled", "disabled_reason", "changed_at", "updated_at"])
-        _give_up_open_attempts(card)
+        _give_up_open_attempts(card, now, reason)
     return rs
