@@ -50,6 +50,11 @@ class CouponForm(forms.Form):
 
 class PayForm(forms.Form):
     gateway = forms.ChoiceField(label=gettext_lazy("Pay with"), widget=forms.RadioSelect)
+    save_method = forms.BooleanField(
+        label=gettext_lazy("Remember this payment method for auto-renewal"), required=False,
+        help_text=gettext_lazy("Nothing is charged automatically until you turn auto-renewal "
+                               "on for a card."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,7 +174,8 @@ def checkout_pay(request, public_id):
         reverse("portal:order_detail", args=[order.public_id]))
     try:
         redirect_url = order_pay(order=order, gateway=form.cleaned_data["gateway"],
-                                 return_url=return_url, now=timezone.now())
+                                 return_url=return_url, now=timezone.now(),
+                                 save_method=form.cleaned_data["save_method"])
     except Conflict:
         return redirect("portal:order_detail", public_id=order.public_id)
     except ServiceError as error:

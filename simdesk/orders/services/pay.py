@@ -20,7 +20,8 @@ def payment_is_open(payment) -> bool:
     return payment is not None and payment.status in OPEN_PAYMENT_STATES
 
 
-def order_pay(*, order: Order, gateway: str, return_url: str, now: datetime) -> str:
+def order_pay(*, order: Order, gateway: str, return_url: str, now: datetime,
+              save_method: bool = False) -> str:
     """Start (or resume) paying for ``order`` with ``gateway``; returns where to send the
     customer (the gateway's page).
 
@@ -29,6 +30,7 @@ def order_pay(*, order: Order, gateway: str, return_url: str, now: datetime) -> 
     never charges twice. After a decline the next call opens a new attempt. An order
     that is already paid, expired or past its deadline is refused. An order a coupon
     covers in full is paid at once without a gateway (and ``return_url`` is returned).
+    ``save_method`` asks the gateway to keep the payment method for auto-renewal.
     """
     names = {g.name for g in enabled_gateways()}
     if gateway not in names:
@@ -63,6 +65,7 @@ def order_pay(*, order: Order, gateway: str, return_url: str, now: datetime) -> 
             customer=order.customer, gateway=gateway, amount_minor=order.total_minor,
             currency=order.currency, reference=order.reference,
             idempotency_key=f"{order.reference}:{attempt}", return_url=return_url, now=now,
+            save_method=save_method,
         )
         if order.payment_id != payment.pk:
             order.payment = payment
