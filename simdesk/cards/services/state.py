@@ -2,7 +2,13 @@
 
 from datetime import datetime
 
-from ..models import CARD_DERIVED_STATES, Card, CardState, PeriodState
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from simdesk.core.errors import Conflict
+
+from ..models import CARD_DERIVED_STATES, Card, CardState, NetworkActionKind, PeriodState
+from .ledger import card_lock
 
 
 def card_sync_state(*, card: Card, at: datetime) -> None:
@@ -17,3 +23,43 @@ def card_sync_state(*, card: Card, at: datetime) -> None:
     wanted = CardState.ACTIVE if has_active else CardState.INACTIVE
     if card.state != wanted:
         card.transition(wanted, at=at, reason="periods")
+
+
+def card_suspend(*, card: Card, reason: str, now: datetime, actor=None) -> Card:
+    """Suspend ``card`` (a decision of staff or the operator's systems): it stops using
+    data until resumed, and the network is asked to suspend it after commit. A
+    terminated card cannot be suspended. Safe to call twice (a suspended card stays as
+    it is and the network is not asked again)."""
+    from ..network.services import network_request
+
+    with transaction.atomic():
+        card = card_lock(card)
+        if card.state == CardState.SUSPENDED:
+            return card
+        if card.state == CardState.TERMINATED:
+            raise Conflict(_("This card is terminated; it cannot be suspended."),
+                           code="card_terminated")
+        card.suspend(at=now, actor=actor, reason=reason[:200])
+        network_request(card=card, action=NetworkActionKind.SUSPEND, reason=reason, now=now)
+    return card
+
+
+def card_resume(*, card: Card, reason: str, now: datetime, actor=None) -> Card:
+    """Lift a suspension: the card becomes active again if it has an active period, or
+    inactive otherwise, and the network is asked to resume it after commit. Only a
+    suspended card can be resumed. Safe to call twice (a card no longer suspended is
+    left as it is)."""
+    from ..network.services import network_request
+
+    with transaction.atomic():
+        card = card_lock(card)
+        if card.state != CardState.SUSPENDED:
+            if card.state == CardState.TERMINATED:
+                raise Conflict(_("This card is terminated; it cannot be resumed."),
+                               code="card_terminated")
+            return card
+        has_active = card.periods.filter(state=PeriodState.ACTIVE).exists()
+        card.transition(CardState.ACTIVE if has_active else CardState.INACTIVE, at=now,
+                        actor=actor, reason=reason[:200])
+        network_request(card=card, action=NetworkActionKind.RESUME, reason=reason, now=now)
+    return card
