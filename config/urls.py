@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from simdesk.api.v1 import api as api_v1
 from simdesk.api.webhooks import inbound_webhook
 from simdesk.core.views import healthz
 
@@ -9,6 +10,7 @@ admin.site.site_header = "simdesk"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api_v1.urls),
     path("webhooks/<slug:gateway>/", inbound_webhook, name="payments-webhook"),
     path("sandbox/", include("simdesk.payments.gateways.sandbox.urls")),
     path("accounts/", include("allauth.urls")),

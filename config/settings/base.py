@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "axes",
+    "ninja",  # its bundled Swagger UI, served from our static files
     "simdesk.core",
     "simdesk.accounts",
     "simdesk.notifications",
@@ -277,3 +278,7 @@ ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default
 RENEWAL_DUNNING_SCHEDULE = env.list("RENEWAL_DUNNING_SCHEDULE", cast=int, default=[1, 6, 24])
 RENEWAL_MAX_PER_24H = env.int("RENEWAL_MAX_PER_24H", default=2)
 RENEWAL_REMINDER_HOURS = env.int("RENEWAL_REMINDER_HOURS", default=24)
+
+# --- API ------------------------------------------------------------------------
+# Calls per personal access token per window ("<count>/<s|m|h|d>"); over it: 429 + Retry-After.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/m")

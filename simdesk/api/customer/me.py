@@ -1,0 +1,24 @@
+"""``GET /me``: who the caller is and their preferences."""
+
+import uuid
+from datetime import datetime
+
+from ninja import Schema
+
+from ..auth import customer_auth
+from . import router
+
+
+class MeOut(Schema):
+    public_id: uuid.UUID
+    email: str
+    language: str
+    time_zone: str
+    currency: str
+    date_joined: datetime
+
+
+@router.get("/me", response=MeOut, auth=customer_auth, tags=["account"],
+            summary="The signed-in customer")
+def me(request):
+    return request.auth
