@@ -28,8 +28,14 @@ register_error_handlers(api)
 
 def _add_routers() -> None:
     from .customer import router as customer_router
+    from .customer.orders import router as orders_router
+    from .customer.renewals import router as renewals_router
+    from .operator import router as operator_router
 
     api.add_router("", customer_router)
+    api.add_router("", orders_router)
+    api.add_router("", renewals_router)
+    api.add_router("", operator_router)
 
 
 _add_routers()

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Header, Query, Router, Schema
+from ninja.responses import Status
 from pydantic import model_validator
 
 from simdesk.api.auth import customer_auth
@@ -150,7 +151,7 @@ def create_order(request: HttpRequest, payload: OrderIn,
                          coupon_code=payload.coupon_code, idempotency_key=key,
                          now=timezone.now(), language=get_language() or "")
     order = order_get_for_customer(customer=customer, order_public_id=order.public_id)
-    return (200 if existed else 201), order_out(order)
+    return Status(200 if existed else 201, order_out(order))
 
 
 @router.get("/orders", auth=customer_auth, response=Page[OrderOut], summary="Your orders")

@@ -1,0 +1,10 @@
+"""The operator's operations (``/api/v1/operator/…``): API keys with scopes, managed by staff."""
+
+from ninja import Router
+
+from .cards import router as cards_router
+from .orders import router as orders_router
+
+router = Router(tags=["operator"])
+router.add_router("", cards_router)
+router.add_router("", orders_router)
