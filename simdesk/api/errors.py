@@ -99,6 +99,9 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     status = exc.status_code
+    if status == 400:  # ninja's own: a body that is not valid JSON
+        return problem(400, code="invalid_request",
+                       detail=_("The request body could not be read. Send valid JSON."))
     if status == 403:
         return problem(403, code="forbidden", detail=_("You may not do this."))
     if status == 405:

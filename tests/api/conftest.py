@@ -15,3 +15,64 @@ def alice_token(alice, now):
 def alice_api(alice_token):
     """A client that calls the API as alice with her token."""
     return Client(HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+
+
+GB = 1_000_000_000
+
+
+@pytest.fixture
+def bob(make_user):
+    """bob is another customer."""
+    return make_user("bob@example.com")
+
+
+@pytest.fixture
+def plan(db, now):
+    """One 3 GB / 7-day plan for Japan, sold in USD and EUR."""
+    from simdesk.catalog.models import PlanKind, Stacking, ValidityStart
+    from simdesk.catalog.services import plan_upsert
+
+    return plan_upsert(
+        code="japan-3gb-7d",
+        terms={"kind": PlanKind.BASE, "data_bytes": 3 * GB, "validity_days": 7,
+               "validity_start": ValidityStart.ON_PURCHASE, "stacking": Stacking.QUEUE,
+               "region": None},
+        translations={"en": ("Japan 3 GB", "Three gigabytes in Japan")},
+        prices={"USD": 650, "EUR": 600}, countries=("JP",), now=now)
+
+
+@pytest.fixture
+def alice_card(alice, plan, now):
+    """alice owns one card with the Japan plan active (3 GB left)."""
+    from simdesk.cards.iccid import iccid_with_check_digit
+    from simdesk.cards.models import Card
+    from simdesk.cards.services.periods import period_create
+
+    card = Card(iccid=iccid_with_check_digit("894450010000000001"), owner=alice, claimed_at=now)
+    card.set_claim_code("ABC123")
+    card.save()
+    period_create(card=card, plan=plan, source="test-order-1", now=now)
+    return card
+
+
+@pytest.fixture
+def bob_card(bob, plan, now):
+    """bob owns one card with the Japan plan active."""
+    from simdesk.cards.iccid import iccid_with_check_digit
+    from simdesk.cards.models import Card
+    from simdesk.cards.services.periods import period_create
+
+    card = Card(iccid=iccid_with_check_digit("894450010000000002"), owner=bob, claimed_at=now)
+    card.set_claim_code("XYZ789")
+    card.save()
+    period_create(card=card, plan=plan, source="test-order-2", now=now)
+    return card
+
+
+@pytest.fixture
+def at_now(now):
+    """The API reads the real clock: move it to the tests' fixed ``now``."""
+    import time_machine
+
+    with time_machine.travel(now, tick=False):
+        yield now

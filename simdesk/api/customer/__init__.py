@@ -4,4 +4,5 @@ from ninja import Router
 
 router = Router()
 
-from . import me  # noqa: E402,F401  (operations register themselves on the router)
+# Each module adds its operations to ``router`` when imported.
+from . import cards, me, plans, tokens  # noqa: E402,F401
