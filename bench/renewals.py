@@ -1,0 +1,271 @@
+"""Renewal sweep: N due cards renewed through the real code, with flat memory, no card
+charged twice.
+
+Run from the project root:
+    .venv/bin/python bench/renewals.py [--cards 100000] [--database-url postgres://…]
+
+The database is the bench's own: a SQLite file (WAL) in a temporary directory by
+default; with ``--database-url`` (an admin URL of a PostgreSQL server) a dedicated
+database ``simdesk_bench_<random>`` is created and dropped at the end. Database task
+backend, sandbox gateway, DEBUG off.
+
+Setup (not timed as renewals): N customers, each with one card on a 30-day queue plan
+ending in 12 hours, a saved sandbox Visa and auto-renewal on 24 h before the end —
+written with bulk_create in the exact shape the services write (a period with its
+purchase ledger row, the saved method on both sides of the sandbox), and checked with
+the ledger check before the run.
+
+Renewals (timed): the sweep's own path, in this process, without the queue — the
+selection ``cards_due_for_renewal`` gives the card ids the sweep would enqueue, then
+each card goes through ``renewal_run`` (the task's function: load the card, call
+``renewal_attempt``), which claims the attempt, opens the order, charges the saved
+method at the sandbox, fulfils the order (a period queued behind the current one) and
+queues the customer's e-mail (enqueued as a task row, not sent).
+
+Baseline (same run, same cards): one bare ``period_create`` per card (a queued period
+and its ledger row, under the card lock) — the least a renewal must write.
+
+Memory: the current RSS is printed at 10 %, 50 % and 100 % of the renewals, with the
+peak (ru_maxrss). Duplicates: succeeded payments or sandbox charges sharing one
+renewal key, and cards with more than one renewed period (must all be 0).
+
+Ends with one line:
+RESULT renewals_per_s=… peak_rss_mb=… duplicates=0 cards=… baseline_per_s=…
+"""
+
+import argparse
+import gc
+import os
+import resource
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 2000
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def configure(data_dir: str, database_url: str | None) -> None:
+    for name in ("DATABASE_URL", "REDIS_URL", "TASK_BACKEND"):
+        os.environ.pop(name, None)
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+        "SIMDESK_DATA_DIR": data_dir,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-not-secret",
+        "SITE_URL": "http://127.0.0.1:9",
+        "TASK_BACKEND": "database",
+        # The sandbox's webhooks stay queued rows: the renewal itself is synchronous.
+        "SANDBOX_WEBHOOK_DELIVER_AT_ONCE": "false",
+    })
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.INFO)  # one log line per renewal would be the bench
+
+
+def setup_cards(n: int, now):
+    """N due cards in the state the services leave them, written in batches."""
+    from simdesk.accounts.models import User
+    from simdesk.cards.iccid import iccid_with_check_digit
+    from simdesk.cards.models import Card, CardState, LedgerEntry, LedgerKind, Period, PeriodState
+    from simdesk.catalog.models import PlanKind, Stacking, ValidityStart
+    from simdesk.catalog.services import plan_upsert
+    from simdesk.payments.gateways.sandbox.models import SandboxPaymentMethod
+    from simdesk.payments.models import SavedPaymentMethod
+    from simdesk.renewals.models import RenewalSettings
+
+    plan = plan_upsert(code="bench-5gb-30d",
+                       terms={"kind": PlanKind.BASE, "data_bytes": 5 * 10**9,
+                              "validity_days": 30, "validity_start": ValidityStart.ON_PURCHASE,
+                              "stacking": Stacking.QUEUE, "region": None},
+                       translations={"en": ("Bench 5 GB", "")}, prices={"USD": 1200},
+                       countries=("FR",), now=now)
+    started = now - timedelta(days=30) + timedelta(hours=12)
+    names = {"en": "Bench 5 GB"}
+    for lo in range(0, n, BATCH):
+        hi = min(n, lo + BATCH)
+        users = User.objects.bulk_create(
+            User(email=f"bench{i}@example.com", password="!unusable") for i in range(lo, hi))
+        cards = Card.objects.bulk_create(
+            Card(iccid=iccid_with_check_digit(f"894470088{i:09d}"), owner=user,
+                 state=CardState.ACTIVE, state_changed_at=started)
+            for i, user in zip(range(lo, hi), users, strict=True))
+        periods = Period.objects.bulk_create(
+            Period(card=card, plan=plan, plan_code=plan.code, names=names, kind=plan.kind,
+                   total_bytes=plan.data_bytes, remaining_bytes=plan.data_bytes,
+                   validity_days=30, validity_start=plan.validity_start, stacking=plan.stacking,
+                   state=PeriodState.ACTIVE, activated_at=started, starts_at=started,
+                   ends_at=started + timedelta(days=30), source=f"bench:first:{card.iccid}")
+            for card in cards)
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(card=card, period=period, kind=LedgerKind.CREDIT_PURCHASE,
+                        bytes=plan.data_bytes, balance_after=plan.data_bytes,
+                        reference=f"purchase:{period.source}", seq=0, at=started,
+                        created_at=started)
+            for card, period in zip(cards, periods, strict=True))
+        SandboxPaymentMethod.objects.bulk_create(
+            SandboxPaymentMethod(token=f"sbxpm_bench_{user.pk}", customer_ref=str(user.pk),
+                                 test_card="4242424242424242", label="Visa 4242",
+                                 created_at=now) for user in users)
+        methods = SavedPaymentMethod.objects.bulk_create(
+            SavedPaymentMethod(customer=user, gateway="sandbox", token=f"sbxpm_bench_{user.pk}",
+                               label="Visa 4242") for user in users)
+        RenewalSettings.objects.bulk_create(
+            RenewalSettings(card=card, enabled=True, plan=plan, currency="USD",
+                            trigger_before_expiry_hours=24, payment_method=method,
+                            changed_at=now)
+            for card, method in zip(cards, methods, strict=True))
+    return plan
+
+
+def duplicates() -> int:
+    from django.db.models import Count
+
+    from simdesk.cards.models import Period, PeriodState
+    from simdesk.payments.gateways.sandbox.models import SandboxCharge, SandboxChargeStatus
+    from simdesk.payments.models import Payment, PaymentStatus
+
+    def extra(qs, field):
+        return sum(row["n"] - 1 for row in qs.values(field).annotate(n=Count("pk"))
+                   .filter(n__gt=1))
+
+    return (extra(Payment.objects.filter(status=PaymentStatus.SUCCEEDED), "reference")
+            + extra(SandboxCharge.objects.filter(status=SandboxChargeStatus.SUCCEEDED),
+                    "description")
+            + extra(Period.objects.filter(state=PeriodState.QUEUED,
+                                          source__startswith="order:"), "card_id"))
+
+
+def ledger_violations() -> int:
+    from simdesk.cards.ledger_check import ledger_violations as violations
+
+    return sum(1 for _ in violations())
+
+
+def bench(n: int) -> dict:
+    from django.db import reset_queries
+
+    from simdesk.cards.models import Card
+    from simdesk.cards.services import period_create
+    from simdesk.core.clock import utcnow
+    from simdesk.payments.gateways.sandbox.models import SandboxCharge, SandboxChargeStatus
+    from simdesk.renewals.models import AttemptStatus, RenewalAttempt
+    from simdesk.renewals.selectors import cards_due_for_renewal
+    from simdesk.renewals.tasks import renewal_run
+
+    now = utcnow()
+    t0 = time.perf_counter()
+    plan = setup_cards(n, now)
+    print(f"setup: {n} due cards in {time.perf_counter() - t0:.1f}s; "
+          f"ledger violations before: {ledger_violations()}", flush=True)
+
+    gc.collect()
+    print(f"rss before the sweep: {rss_mb():.0f} MB", flush=True)
+    t0 = time.perf_counter()
+    # The sweep's selection, as renewals_due_sweep runs it; it enqueues card ids only.
+    card_ids = [due.card.pk for due in cards_due_for_renewal(now=utcnow())]
+    select_s = time.perf_counter() - t0
+    gc.collect()
+    print(f"selection: {len(card_ids)} due cards in {select_s:.1f}s; "
+          f"rss {rss_mb():.0f} MB, peak so far {peak_rss_mb():.0f} MB", flush=True)
+    marks = {max(1, len(card_ids) * p // 100): p for p in (10, 50, 100)}
+    rss_at = {}
+    t0 = time.perf_counter()
+    for done, card_id in enumerate(card_ids, start=1):
+        renewal_run.call(card_id=card_id)
+        if done in marks:
+            reset_queries()
+            rss_at[marks[done]] = rss_mb()
+            print(f"  {marks[done]:3d} %: {done} renewed, {done / (time.perf_counter() - t0):.0f}"
+                  f"/s, rss {rss_at[marks[done]]:.0f} MB", flush=True)
+    renew_s = time.perf_counter() - t0
+
+    succeeded = RenewalAttempt.objects.filter(status=AttemptStatus.SUCCEEDED).count()
+    charges = SandboxCharge.objects.filter(status=SandboxChargeStatus.SUCCEEDED).count()
+    dupes = duplicates()
+    violations = ledger_violations()
+    print(f"renewals: {succeeded} succeeded, {charges} sandbox charges, {dupes} duplicates, "
+          f"{violations} ledger violations", flush=True)
+
+    # Baseline: one bare period_create per card, the same cards, no payment or order.
+    t0 = time.perf_counter()
+    for lo in range(0, len(card_ids), BATCH):
+        for card in Card.objects.filter(pk__in=card_ids[lo:lo + BATCH]).order_by("pk"):
+            period_create(card=card, plan=plan, source=f"bench:baseline:{card.pk}", now=now)
+    base_s = time.perf_counter() - t0
+    return {"renewals_per_s": round(len(card_ids) / renew_s) if card_ids else 0,
+            "peak_rss_mb": round(peak_rss_mb()),
+            "duplicates": dupes, "cards": n,
+            "baseline_per_s": round(len(card_ids) / base_s) if card_ids else 0,
+            "renewed": succeeded, "select_s": round(select_s, 1),
+            "rss_10_50_100_mb": "/".join(f"{rss_at.get(p, 0):.0f}" for p in (10, 50, 100)),
+            "ledger_violations": violations}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cards", type=int, default=100_000)
+    parser.add_argument("--database-url", default="",
+                        help="admin URL of a PostgreSQL server (a bench database is created)")
+    args = parser.parse_args()
+    data_dir = tempfile.mkdtemp(prefix="simdesk-bench-renewals-")
+    admin, bench_url = args.database_url, None
+    if admin:
+        import psycopg
+
+        name = f"simdesk_bench_{secrets.token_hex(4)}"
+        with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        bench_url = _with_db(admin, name)
+    try:
+        configure(data_dir, bench_url)
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", "--no-input", verbosity=0)
+        print(f"database: {connection.vendor}; cards: {args.cards}", flush=True)
+        result = bench(args.cards)
+        connection.close()
+    finally:
+        if bench_url:
+            import psycopg
+
+            with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(data_dir, ignore_errors=True)
+    extra = " ".join(f"{k}={v}" for k, v in result.items()
+                     if k not in ("renewals_per_s", "peak_rss_mb", "duplicates", "cards",
+                                  "baseline_per_s"))
+    print(f"RESULT renewals_per_s={result['renewals_per_s']} "
+          f"peak_rss_mb={result['peak_rss_mb']} duplicates={result['duplicates']} "
+          f"cards={result['cards']} baseline_per_s={result['baseline_per_s']} {extra}")
+
+
+if __name__ == "__main__":
+    main()
