@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from ninja import Field, Query, Schema
+from ninja import Field, Query, Schema, Status
 
 from simdesk.accounts.tokens import token_create, token_revoke, tokens_for_user
 from simdesk.core.clock import utcnow
@@ -48,11 +48,11 @@ def tokens_index(request, page: Query[CursorParams]):
              summary="Create an access token")
 def tokens_create(request, payload: TokenIn):
     token, plaintext = token_create(user=request.auth, name=payload.name, now=utcnow())
-    return 201, {**_token_out(token), "token": plaintext}
+    return Status(201, {**_token_out(token), "token": plaintext})
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, auth=customer_auth, tags=TAGS,
                summary="Revoke an access token; it stops working at once")
 def tokens_revoke(request, token_id: str):
     token_revoke(user=request.auth, token_public_id=token_id, now=utcnow())
-    return 204, None
+    return Status(204, None)
