@@ -91,6 +91,8 @@ def configure(data_dir: str, database_url: str | None) -> None:
 
 def setup_cards(n: int, now):
     """N due cards in the state the services leave them, written in batches."""
+    from django.contrib.auth.hashers import make_password
+
     from simdesk.accounts.models import User
     from simdesk.cards.iccid import iccid_with_check_digit
     from simdesk.cards.models import Card, CardState, LedgerEntry, LedgerKind, Period, PeriodState
@@ -100,6 +102,7 @@ def setup_cards(n: int, now):
     from simdesk.payments.models import SavedPaymentMethod
     from simdesk.renewals.models import RenewalSettings
 
+    unusable = make_password(None)  # customers who sign in otherwise (as create_user(…, None))
     plan = plan_upsert(code="bench-5gb-30d",
                        terms={"kind": PlanKind.BASE, "data_bytes": 5 * 10**9,
                               "validity_days": 30, "validity_start": ValidityStart.ON_PURCHASE,
@@ -111,7 +114,7 @@ def setup_cards(n: int, now):
     for lo in range(0, n, BATCH):
         hi = min(n, lo + BATCH)
         users = User.objects.bulk_create(
-            User(email=f"bench{i}@example.com", password="!unusable") for i in range(lo, hi))
+            User(email=f"bench{i}@example.com", password=unusable) for i in range(lo, hi))
         cards = Card.objects.bulk_create(
             Card(iccid=iccid_with_check_digit(f"894470088{i:09d}"), owner=user,
                  state=CardState.ACTIVE, state_changed_at=started)
