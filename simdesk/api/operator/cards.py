@@ -7,7 +7,7 @@ from uuid import UUID
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from simdesk.cards.models import Card
 from simdesk.cards.services import card_resume, card_suspend, cards_import_csv
@@ -52,31 +52,30 @@ def lookup_card(request: HttpRequest, iccid: str = "", imsi: str = "", msisdn: s
     return operator_card_out(card_lookup(iccid=iccid, imsi=imsi, msisdn=msisdn))
 
 
-class StateChangeIn(Schema):
-    reason: str = Field("", max_length=200, description="Kept in the card's history.")
-
-
-def _reason(request: HttpRequest, payload: StateChangeIn | None) -> str:
-    text = (payload.reason if payload else "").strip()
+def _reason(request: HttpRequest, reason: str) -> str:
+    text = (reason or "").strip()
     # The card's history shows which key acted (keys have no user to name).
-    return f"API key {request.auth.name}" + (f": {text}" if text else "")
+    return (f"API key {request.auth.name}" + (f": {text}" if text else ""))[:200]
+
+
+REASON = Query("", max_length=150, description="Why; kept in the card's history.")
 
 
 @router.post("/operator/cards/{card_id}/suspend", auth=operator_auth("cards:admin"),
              response=OperatorCardOut, summary="Suspend a card",
              description="Safe to repeat. Needs scope `cards:admin`.")
-def suspend_card(request: HttpRequest, card_id: str, payload: StateChangeIn | None = None):
+def suspend_card(request: HttpRequest, card_id: str, reason: str = REASON):
     card = card_get_for_operator(card_public_id=card_id)
-    card = card_suspend(card=card, reason=_reason(request, payload), now=timezone.now())
+    card = card_suspend(card=card, reason=_reason(request, reason), now=timezone.now())
     return operator_card_out(card)
 
 
 @router.post("/operator/cards/{card_id}/resume", auth=operator_auth("cards:admin"),
              response=OperatorCardOut, summary="Resume a suspended card",
              description="Safe to repeat. Needs scope `cards:admin`.")
-def resume_card(request: HttpRequest, card_id: str, payload: StateChangeIn | None = None):
+def resume_card(request: HttpRequest, card_id: str, reason: str = REASON):
     card = card_get_for_operator(card_public_id=card_id)
-    card = card_resume(card=card, reason=_reason(request, payload), now=timezone.now())
+    card = card_resume(card=card, reason=_reason(request, reason), now=timezone.now())
     return operator_card_out(card)
 
 
