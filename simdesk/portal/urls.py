@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cards, checkout, notifications, orders, plans, renewals, views
+from . import cards, checkout, notifications, orders, plans, renewals, tokens, views
 
 app_name = "portal"
 
@@ -9,6 +9,9 @@ urlpatterns = [
     path("settings/", views.account_settings, name="settings"),
     path("settings/notifications/", notifications.notification_preferences,
          name="notification_preferences"),
+    path("settings/tokens/", tokens.access_tokens, name="access_tokens"),
+    path("settings/tokens/<uuid:public_id>/revoke/", tokens.access_token_revoke,
+         name="access_token_revoke"),
     path("language/", views.set_language, name="set_language"),
     path("cards/", cards.card_list, name="cards"),
     path("cards/add/", cards.card_add, name="card_add"),
