@@ -1,6 +1,9 @@
 """Operator operations with scoped API keys: lookup, suspend/resume, import, order lookup."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -214,3 +217,17 @@ def test_it_notes_when_a_key_was_last_used(operator, sim):
     operator("cards:read").get(f"/api/v1/operator/cards/lookup?iccid={sim.iccid}")
 
     assert OperatorApiKey.objects.get().last_used_at is not None
+
+
+def test_it_rate_limits_a_key_with_429_and_retry_after(operator, sim, settings):
+    settings.API_RATE_LIMIT = "2/m"
+    client = operator("cards:read")
+    url = f"/api/v1/operator/cards/lookup?iccid={sim.iccid}"
+
+    # Frozen clock: the three calls fall in one rate window whatever the wall time.
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, 10, tzinfo=UTC), tick=False):
+        statuses = [client.get(url).status_code for _ in range(3)]
+        retry_after = client.get(url)["Retry-After"]
+
+    assert statuses == [200, 200, 429]
+    assert int(retry_after) == 50

@@ -81,6 +81,15 @@ def test_it_names_the_field_when_neither_card_nor_new_esim_is_given(alice_api, p
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
+    assert response.json()["errors"][0]["field"] == "card"
+    assert Order.objects.count() == 0
+
+
+def test_it_refuses_both_a_card_and_a_new_esim(alice_api, body):
+    response = post_order(alice_api, {**body, "new_esim": True})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "card"
     assert Order.objects.count() == 0
 
 

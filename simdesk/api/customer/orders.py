@@ -15,7 +15,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Header, Query, Router, Schema
 from ninja.responses import Status
-from pydantic import model_validator
 
 from simdesk.api.auth import customer_auth
 from simdesk.api.pagination import CursorParams, Page, paginate
@@ -107,12 +106,6 @@ class OrderIn(Schema):
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. USD.")
     coupon_code: str = Field("", max_length=64)
 
-    @model_validator(mode="after")
-    def _card_or_new_esim(self):
-        if (self.card is None) == (not self.new_esim):
-            raise ValueError(str(_("Give either card or new_esim: true (not both).")))
-        return self
-
 
 def _idempotency_key(value: str | None) -> str:
     key = (value or "").strip()
@@ -140,6 +133,11 @@ def create_order(request: HttpRequest, payload: OrderIn,
     if plan is None:
         raise NotFound(_("There is no plan “%(code)s” on sale.") % {"code": payload.plan},
                        code="plan_not_found")
+    if (payload.card is None) == (not payload.new_esim):
+        message = _("Give either card (one of your cards) or new_esim: true, not both.")
+        error = ServiceError(message, code="invalid_request")
+        error.errors = [{"field": "card", "message": str(message)}]
+        raise error
     card = None
     if payload.card is not None:
         try:
