@@ -3,8 +3,9 @@ double charge or a lost renewal once the next sweep has run (PostgreSQL).
 
 Each trial renews its own group of cards, at its own (moved) time: a worker process
 enqueues the renewal sweeps and runs them (``simdesk worker --batch``) until it is
-killed after a random delay; a fresh process then runs the sweeps again to the end,
-past the lease a killed worker holds on an attempt it was charging (10 minutes).
+killed at a random moment after the sweep began; a fresh process then runs the sweeps
+again to the end, past the lease a killed worker holds on an attempt it was charging
+(10 minutes: until then the attempt is left alone, as its worker might still be alive).
 Set SCALE_CRASH_SEED to replay a run.
 """
 
@@ -33,6 +34,17 @@ TRIALS = 20
 CARDS_PER_TRIAL = 4
 DAY_MINUTES = 24 * 60
 PAST_THE_LEASE_MINUTES = 11
+# The kill comes at a random moment this long after the worker began the sweep (which
+# selects every due card, then renews this trial's cards one by one).
+KILL_WITHIN_SECONDS = 1.5
+
+
+def _wait_for_sweep_start(log, worker, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while "renewals_due_sweep state=RUNNING" not in log.read_text():
+        assert worker.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, "the worker did not start the sweep"
+        time.sleep(0.02)
 
 
 def test_it_never_double_charges_or_loses_a_renewal_when_a_worker_is_killed(tmp_path):
@@ -50,9 +62,11 @@ def test_it_never_double_charges_or_loses_a_renewal_when_a_worker_is_killed(tmp_
         for trial in range(TRIALS):
             shift = trial * DAY_MINUTES
             # When a worker running the renewal sweep is killed at a random moment
+            log = tmp_path / f"killed-{trial}.log"
             worker = start(["-m", "tests.scale.scenario", "--shift-minutes", str(shift),
-                            "work"], env=env, log=tmp_path / f"killed-{trial}.log")
-            time.sleep(rng.uniform(1.0, 3.0))
+                            "work"], env=env, log=log)
+            _wait_for_sweep_start(log, worker)
+            time.sleep(rng.uniform(0, KILL_WITHIN_SECONDS))
             stop(worker, signal.SIGKILL)
             # and the sweeps run again to the end in a fresh worker, past the lease
             out = scenario("--shift-minutes", str(shift + PAST_THE_LEASE_MINUTES), "recover",
