@@ -117,3 +117,21 @@ def test_it_refuses_the_token_of_a_deactivated_user(alice, now):
         response = Client(HTTP_AUTHORIZATION=f"Bearer {plaintext}").get("/api/v1/me")
 
     assert response.status_code == 401
+
+
+def test_it_lets_staff_revoke_a_token_in_the_admin(alice, make_user, now):
+    from django.urls import reverse
+
+    staff = make_user("staff@example.com", is_staff=True, is_superuser=True)
+    token, _plaintext = token_create(user=alice, name="leaked", now=now)
+    client = Client()
+    client.force_login(staff)
+
+    listing = client.get(reverse("admin:accounts_personalaccesstoken_changelist"))
+    client.post(reverse("admin:accounts_personalaccesstoken_changelist"),
+                {"action": "revoke", "_selected_action": [token.pk]})
+
+    assert listing.status_code == 200
+    assert token.token_hash not in listing.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is not None
