@@ -12,7 +12,7 @@ import math
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from simdesk.core.errors import RateLimited, ServiceError
@@ -26,6 +26,28 @@ class Forbidden(ServiceError):
 
     code = "forbidden"
     status = 403
+
+
+class FieldErrorOut(Schema):
+    field: str
+    message: str
+
+
+class ProblemOut(Schema):
+    """The error document (RFC 9457), served as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str = Field(description="For people, in the caller's language.")
+    code: str = Field(description="Stable, for programs.")
+    errors: list[FieldErrorOut] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, type[ProblemOut]]:
+    """The refusals an operation documents:
+    ``response={200: CardOut, **problem_responses(400, 401, 404)}``."""
+    return {status: ProblemOut for status in statuses}
 
 
 def _titles() -> dict[int, str]:

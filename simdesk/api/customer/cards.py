@@ -21,6 +21,7 @@ from simdesk.cards.services.claim import card_claim
 from simdesk.core.clock import utcnow
 
 from ..auth import customer_auth
+from ..errors import problem_responses
 from ..pagination import CursorParams, Page, paginate
 from . import router
 
@@ -136,7 +137,8 @@ def _period_out(period: Period) -> dict:
             **{name: getattr(period, name) for name in fields}}
 
 
-@router.get("/cards", response=Page[CardOut], auth=customer_auth, tags=TAGS,
+@router.get("/cards", response={200: Page[CardOut], **problem_responses(400, 401, 429)},
+            auth=customer_auth, tags=TAGS,
             summary="Your cards, newest first")
 def cards_list(request, page: Query[CursorParams]):
     result = paginate(cards_for_customer(customer=request.auth), params=page,
@@ -145,7 +147,8 @@ def cards_list(request, page: Query[CursorParams]):
             "next_cursor": result["next_cursor"]}
 
 
-@router.post("/cards/claim", response={200: CardDetailOut}, auth=customer_auth, tags=TAGS,
+@router.post("/cards/claim", response={200: CardDetailOut, **problem_responses(400, 401, 403, 429)},
+             auth=customer_auth, tags=TAGS,
              summary="Add a card to your account with its ICCID and claim code")
 def cards_claim(request, payload: ClaimIn):
     """An unknown ICCID and a wrong claim code get the same answer (400 ``claim_refused``);
@@ -158,15 +161,17 @@ def cards_claim(request, payload: ClaimIn):
     return _detail_out(card, now)
 
 
-@router.get("/cards/{card_id}", response=CardDetailOut, auth=customer_auth, tags=TAGS,
+@router.get("/cards/{card_id}", response={200: CardDetailOut, **problem_responses(401, 404, 429)},
+            auth=customer_auth, tags=TAGS,
             summary="One card with its balance")
 def cards_detail(request, card_id: str):
     card = card_get_for_customer(customer=request.auth, card_public_id=card_id)
     return _detail_out(card, utcnow())
 
 
-@router.get("/cards/{card_id}/periods", response=Page[PeriodOut], auth=customer_auth,
-            tags=TAGS, summary="The card's plan periods, newest first")
+@router.get("/cards/{card_id}/periods",
+            response={200: Page[PeriodOut], **problem_responses(400, 401, 404, 429)},
+            auth=customer_auth, tags=TAGS, summary="The card's plan periods, newest first")
 def cards_periods(request, card_id: str, page: Query[CursorParams]):
     card = card_get_for_customer(customer=request.auth, card_public_id=card_id)
     result = paginate(card.periods.all(), params=page, key="created_at", descending=True)
@@ -174,7 +179,9 @@ def cards_periods(request, card_id: str, page: Query[CursorParams]):
             "next_cursor": result["next_cursor"]}
 
 
-@router.get("/cards/{card_id}/usage", response=UsageOut, auth=customer_auth, tags=TAGS,
+@router.get("/cards/{card_id}/usage",
+            response={200: UsageOut, **problem_responses(400, 401, 404, 429)},
+            auth=customer_auth, tags=TAGS,
             summary="Data used per day in your time zone")
 def cards_usage(request, card_id: str, params: Query[UsageParams]):
     card = card_get_for_customer(customer=request.auth, card_public_id=card_id)

@@ -6,6 +6,7 @@ from datetime import datetime
 from ninja import Schema
 
 from ..auth import customer_auth
+from ..errors import problem_responses
 from . import router
 
 
@@ -18,7 +19,7 @@ class MeOut(Schema):
     date_joined: datetime
 
 
-@router.get("/me", response=MeOut, auth=customer_auth, tags=["account"],
-            summary="The signed-in customer")
+@router.get("/me", response={200: MeOut, **problem_responses(401, 429)}, auth=customer_auth,
+            tags=["account"], summary="The signed-in customer")
 def me(request):
     return request.auth

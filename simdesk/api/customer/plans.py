@@ -11,6 +11,7 @@ from simdesk.catalog.models import Plan, PlanKind
 from simdesk.catalog.selectors import plan_get_active, plans_list
 from simdesk.core.errors import ServiceError
 
+from ..errors import problem_responses
 from ..pagination import CursorParams, Page, paginate
 from . import router
 
@@ -89,7 +90,7 @@ def _plan_out(plan: Plan, currency: str) -> dict:
     }
 
 
-@router.get("/plans", response=Page[PlanOut], auth=None, tags=TAGS,
+@router.get("/plans", response={200: Page[PlanOut], **problem_responses(400)}, auth=None, tags=TAGS,
             summary="Plans on sale, by code")
 def plans_index(request, filters: Query[PlanFilters], page: Query[CursorParams]):
     currency = _currency(request, filters.currency)
@@ -102,7 +103,8 @@ def plans_index(request, filters: Query[PlanFilters], page: Query[CursorParams])
             "next_cursor": result["next_cursor"]}
 
 
-@router.get("/plans/{code}", response=PlanDetailOut, auth=None, tags=TAGS,
+@router.get("/plans/{code}", response={200: PlanDetailOut, **problem_responses(400, 404)},
+            auth=None, tags=TAGS,
             summary="One plan on sale")
 def plans_detail(request, code: str, currency: str | None = None):
     plan = plan_get_active(code=code)
