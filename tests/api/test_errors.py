@@ -113,6 +113,18 @@ def test_it_writes_the_detail_in_the_language_of_accept_language(alice_api):
     assert english["Content-Language"] == "en"
     assert chinese["Content-Language"] == "zh-hans"
     assert_problem(chinese, 404, "not_found")
+    assert english.json()["detail"] == "We could not find this card in your account."
+    assert chinese.json()["detail"] != english.json()["detail"]
+    assert chinese.json()["detail"] == "在您的账户中找不到这张卡。"
+    assert chinese.json()["code"] == english.json()["code"]
+
+
+def test_it_writes_a_401_in_chinese_for_a_chinese_caller(db):
+    response = Client().get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="zh-Hans")
+
+    body = assert_problem(response, 401, "not_authenticated")
+    assert body["title"] == "未授权"
+    assert "Authorization" in body["detail"] and "Sign in" not in body["detail"]
 
 
 def test_it_lets_accept_language_win_over_the_saved_language_on_the_api(alice, client):
@@ -123,6 +135,7 @@ def test_it_lets_accept_language_win_over_the_saved_language_on_the_api(alice, c
     response = client.get("/api/v1/cards/nope", HTTP_ACCEPT_LANGUAGE="zh-Hans")
 
     assert response["Content-Language"] == "zh-hans"
+    assert response.json()["detail"] == "在您的账户中找不到这张卡。"
 
 
 def test_it_uses_the_saved_language_when_a_token_caller_sends_none(alice, alice_api):
