@@ -2,8 +2,13 @@
 
 Every refusal answers ``application/problem+json`` with
 ``{type, title, status, detail, code, errors?}``: ``code`` is stable for
-programs, ``detail`` is written for people in the caller's language (the
-Accept-Language header), ``errors`` names each invalid field.
+programs, ``detail`` is written for people in the caller's language,
+``errors`` names each invalid field.
+
+The language, on the API: the site's language cookie if set (a choice made in
+the footer), else the Accept-Language header; only when the caller sends no
+Accept-Language does a signed-in customer's saved language apply (for a
+session and for a token alike). A program that asks for a language gets it.
 """
 
 import json

@@ -65,7 +65,7 @@ class CardDetailOut(CardOut):
     balance: BalanceOut
 
 
-class PeriodOut(Schema):
+class CardPeriodOut(Schema):
     id: uuid.UUID
     plan_code: str
     name: str
@@ -170,7 +170,7 @@ def cards_detail(request, card_id: str):
 
 
 @router.get("/cards/{card_id}/periods",
-            response={200: Page[PeriodOut], **problem_responses(400, 401, 404, 429)},
+            response={200: Page[CardPeriodOut], **problem_responses(400, 401, 404, 429)},
             auth=customer_auth, tags=TAGS, summary="The card's plan periods, newest first")
 def cards_periods(request, card_id: str, page: Query[CursorParams]):
     card = card_get_for_customer(customer=request.auth, card_public_id=card_id)
