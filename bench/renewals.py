@@ -39,6 +39,7 @@ import os
 import resource
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -237,6 +238,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="",
                         help="admin URL of a PostgreSQL server (a bench database is created)")
     args = parser.parse_args()
+    # Stopped early (SIGTERM), it still drops its database and temporary directory.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     data_dir = tempfile.mkdtemp(prefix="simdesk-bench-renewals-")
     admin, bench_url = args.database_url, None
     if admin:
