@@ -3,11 +3,13 @@
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "SECRET_KEY": "x7Gq2-Vd9LrT0sWk4pZ1bN8mC3yE6hJ5aU-fR2oI9lK7tQ4vX1zS8nB3wD6gY0cM",
-    "DATABASE_URL": "sqlite:////tmp/simdesk-deploy-check.sqlite3",
+    "DATABASE_URL": f"sqlite:///{Path(tempfile.gettempdir()) / 'simdesk-deploy-check.sqlite3'}",
     "ALLOWED_HOSTS": "simdesk.example.com",
     "SITE_URL": "https://simdesk.example.com",
 }
