@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from simdesk.core.admin import ReadOnlyAdmin
 from simdesk.core.clock import utcnow
 
 from .models import Card, CardEvent, LedgerEntry, Period
@@ -73,16 +74,6 @@ class CardAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/cards/card/import.html", context)
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Period)

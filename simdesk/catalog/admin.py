@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from simdesk.core.admin import ReadOnlyAdmin
 from simdesk.core.units import format_bytes
 
 from .countries import COUNTRY_CODES
@@ -309,7 +310,7 @@ class CouponAdmin(admin.ModelAdmin):
 
 
 @admin.register(CouponRedemption)
-class CouponRedemptionAdmin(admin.ModelAdmin):
+class CouponRedemptionAdmin(ReadOnlyAdmin):
     """Every use of a coupon, read-only: services reserve, confirm and release them."""
 
     list_display = ["coupon", "customer", "reference", "amount_minor", "currency", "status",
@@ -317,12 +318,3 @@ class CouponRedemptionAdmin(admin.ModelAdmin):
     list_filter = ["status", "coupon"]
     search_fields = ["coupon__code", "customer__email", "reference"]
     list_select_related = ["coupon", "customer"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from simdesk.core.admin import ReadOnlyAdmin
 from simdesk.core.clock import utcnow
 
 from .models import (
@@ -18,17 +19,6 @@ from .models import (
     WebhookStatus,
 )
 from .services import webhook_event_process
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class StatusChangeInline(admin.TabularInline):

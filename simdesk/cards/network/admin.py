@@ -5,13 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from simdesk.cards.models import NetworkAction, NetworkActionStatus
+from simdesk.core.admin import ReadOnlyAdmin
 from simdesk.core.clock import utcnow
 
 from .services import network_action_retry
 
 
 @admin.register(NetworkAction)
-class NetworkActionAdmin(admin.ModelAdmin):
+class NetworkActionAdmin(ReadOnlyAdmin):
     list_display = ["requested_at", "card", "action", "status", "attempts", "adapter",
                     "completed_at", "next_attempt_at", "reason"]
     list_filter = ["status", "action", "adapter"]
@@ -20,15 +21,6 @@ class NetworkActionAdmin(admin.ModelAdmin):
     list_select_related = ["card"]
     readonly_fields = [field.name for field in NetworkAction._meta.fields] + ["public_id"]
     actions = ["retry"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request):
         return request.user.has_perm("cards.change_networkaction")
