@@ -11,7 +11,7 @@ MB = 1_000_000
 
 def card_urls(card):
     base = f"/api/v1/cards/{card.public_id}"
-    return [base, f"{base}/periods", f"{base}/usage?days=7"]
+    return [base, f"{base}/balance", f"{base}/periods", f"{base}/usage?days=7"]
 
 
 def test_it_lists_only_the_callers_cards(alice_api, alice_card, bob_card, at_now):
@@ -37,6 +37,18 @@ def test_it_shows_the_balance_in_integer_bytes(alice_api, alice_card, now, at_no
     assert balance["unlimited"] is False
     assert balance["valid_until"].startswith("2026-06-08")
     assert balance["next_queued"] is None
+
+
+def test_it_answers_the_balance_alone_with_the_same_figures(alice_api, alice_card, now,
+                                                           at_now):
+    card_debit_usage(card=alice_card, bytes=1, reference="session-1", at=now, now=now)
+
+    response = alice_api.get(f"/api/v1/cards/{alice_card.public_id}/balance")
+
+    assert response.status_code == 200
+    assert response.json()["remaining_bytes"] == 3 * GB - 1
+    assert response.json() == alice_api.get(
+        f"/api/v1/cards/{alice_card.public_id}").json()["balance"]
 
 
 def test_it_shows_the_next_queued_plan(alice_api, alice_card, plan, now, at_now):

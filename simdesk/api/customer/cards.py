@@ -191,3 +191,12 @@ def cards_usage(request, card_id: str, params: Query[UsageParams]):
             "days": [{"day": day, "used_bytes": used} for day, used in days]}
 
 
+@router.get("/cards/{card_id}/balance",
+            response={200: BalanceOut, **problem_responses(401, 404, 429)},
+            auth=customer_auth, tags=TAGS,
+            summary="What is left on the card now",
+            description="Exact up to `usage_updated_at`, the last time the network reported "
+                        "usage.")
+def cards_balance(request, card_id: str):
+    card = card_get_for_customer(customer=request.auth, card_public_id=card_id)
+    return _balance_out(card, utcnow())
