@@ -43,4 +43,7 @@ SCHEDULE: list[Sweep] = [
           timedelta(minutes=1)),
     # Usage and expiry alerts at each customer's thresholds, once per period per threshold.
     Sweep("usage-alerts", "simdesk.usage.tasks.alerts_sweep", timedelta(minutes=5)),
+    # Outgoing webhooks to integrators: retries after their backoff and lost sends.
+    Sweep("webhook-deliveries", "simdesk.integrations.tasks.webhook_deliveries_sweep",
+          timedelta(minutes=1)),
 ]

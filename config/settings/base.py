@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "simdesk.core",
     "simdesk.accounts",
     "simdesk.notifications",
+    "simdesk.integrations",
     "simdesk.catalog",
     "simdesk.cards",
     "simdesk.payments",

@@ -1,0 +1,17 @@
+"""Reads of outgoing webhooks."""
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from .models import DeliveryStatus, WebhookDelivery
+
+
+def deliveries_due(*, now: datetime) -> QuerySet[WebhookDelivery]:
+    """Deliveries a worker should try now: new or failed ones whose time has come and
+    that nobody holds (a lease left by a stopped worker runs out)."""
+    return WebhookDelivery.objects.filter(
+        Q(leased_until__isnull=True) | Q(leased_until__lte=now),
+        status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED),
+        next_attempt_at__lte=now,
+    ).order_by("next_attempt_at", "id")
