@@ -1,0 +1,122 @@
+"""Rating a batch of usage records: what ``usage_rate`` promises."""
+
+from datetime import timedelta
+
+import pytest
+
+from simdesk.cards.ledger_check import ledger_violations
+from simdesk.cards.models import LedgerEntry, LedgerKind, NetworkAction, PeriodState
+from simdesk.cards.services import card_debit_usage, period_create
+from simdesk.usage.models import RatedRecord
+from simdesk.usage.services import UsageRecord, usage_rate
+
+MB = 1_000_000
+
+
+def rec(record_id, card, mb, at, *, up=0):
+    return UsageRecord(record_id=record_id, card_id=card.pk, bytes_up=up * MB,
+                       bytes_down=mb * MB - up * MB, started_at=at - timedelta(minutes=5),
+                       ended_at=at)
+
+
+@pytest.fixture
+def card_with_500mb(make_card, make_plan, alice, now):
+    """alice has a card with a 500 MB period active since ``now``."""
+    card = make_card(owner=alice)
+    period = period_create(card=card, plan=make_plan(data_bytes=500 * MB), source="o1", now=now)
+    return card, period
+
+
+def test_it_debits_each_record_once_with_its_own_ledger_row(card_with_500mb, now):
+    card, period = card_with_500mb
+    at = now + timedelta(hours=1)
+    result = usage_rate([rec("a", card, 100, at, up=10), rec("b", card, 50, at)],
+                        source="gw1", now=at)
+    assert (result.applied, result.duplicates, result.rejected) == (2, 0, [])
+    period.refresh_from_db()
+    assert period.remaining_bytes == 350 * MB and period.used_bytes == 150 * MB
+    refs = set(LedgerEntry.objects.filter(kind=LedgerKind.DEBIT_USAGE)
+               .values_list("reference", flat=True))
+    assert refs == {"usage:gw1:a", "usage:gw1:b"}
+    assert RatedRecord.objects.count() == 2
+    card.refresh_from_db()
+    assert card.usage_updated_at == at
+    assert list(ledger_violations()) == []
+
+
+def test_it_counts_a_record_sent_again_as_a_duplicate(card_with_500mb, now):
+    card, period = card_with_500mb
+    usage_rate([rec("a", card, 100, now)], source="gw1", now=now)
+    result = usage_rate([rec("a", card, 100, now), rec("a", card, 100, now),
+                         rec("b", card, 1, now)], source="gw1", now=now)
+    assert (result.applied, result.duplicates) == (1, 2)
+    period.refresh_from_db()
+    assert period.remaining_bytes == 399 * MB
+
+
+def test_the_same_record_id_from_another_source_is_another_record(card_with_500mb, now):
+    card, period = card_with_500mb
+    usage_rate([rec("a", card, 100, now)], source="gw1", now=now)
+    result = usage_rate([rec("a", card, 100, now)], source="gw2", now=now)
+    assert result.applied == 1
+    period.refresh_from_db()
+    assert period.remaining_bytes == 300 * MB
+
+
+def test_it_rejects_bad_records_and_rates_the_rest(card_with_500mb, now):
+    card, period = card_with_500mb
+    bad_span = UsageRecord("late", card.pk, 0, MB, now, now - timedelta(seconds=1))
+    negative = UsageRecord("neg", card.pk, -1, MB, now, now)
+    unknown = UsageRecord("nobody", card.pk + 999, 0, MB, now, now)
+    result = usage_rate([bad_span, rec("ok", card, 1, now), negative, unknown],
+                        source="gw1", now=now)
+    assert result.applied == 1
+    assert [record_id for record_id, _reason in result.rejected] == ["late", "neg", "nobody"]
+    assert "ends before it starts" in result.rejected[0][1]
+    period.refresh_from_db()
+    assert period.remaining_bytes == 499 * MB
+
+
+def test_a_card_that_runs_out_is_disconnected_once_and_reported(card_with_500mb, now,
+                                                              django_capture_on_commit_callbacks):
+    card, period = card_with_500mb
+    with django_capture_on_commit_callbacks(execute=False):
+        result = usage_rate([rec("a", card, 400, now), rec("b", card, 150, now)],
+                            source="gw1", now=now)
+    assert result.exhausted_card_ids == {card.pk}
+    period.refresh_from_db()
+    card.refresh_from_db()
+    assert period.state == PeriodState.EXHAUSTED
+    assert card.overage_bytes == 50 * MB
+    action = NetworkAction.objects.get(card=card)
+    assert action.action == "disconnect"
+    assert list(ledger_violations()) == []
+
+
+def test_it_gives_the_same_ledger_as_card_debit_usage(make_card, make_plan, alice, now):
+    plan = make_plan(data_bytes=300 * MB)
+    first_use = make_plan(data_bytes=200 * MB, validity_start="on_first_use")
+    records = [("r3", 120, 3), ("r1", 200, 1), ("r2", 90, 2), ("r4", 150, 4)]
+    outcomes = []
+    for way in ("debit", "rate"):
+        card = make_card(owner=alice)
+        period_create(card=card, plan=plan, source=f"{way}-a", now=now)
+        period_create(card=card, plan=first_use, source=f"{way}-b", now=now)
+        batch = [rec(rid, card, mb, now + timedelta(hours=h)) for rid, mb, h in records]
+        end = now + timedelta(hours=5)
+        if way == "debit":
+            for r in sorted(batch, key=lambda r: (r.ended_at, r.record_id)):
+                card_debit_usage(card=card, bytes=r.bytes, reference=f"usage:{way}:{r.record_id}",
+                                 at=r.ended_at, now=end)
+        else:
+            usage_rate(batch, source=way, now=end)
+        card.refresh_from_db()
+        outcomes.append((
+            card.overage_bytes, card.usage_updated_at,
+            [(p.state, p.remaining_bytes, p.used_bytes, p.starts_at, p.closed_at)
+             for p in card.periods.order_by("pk")],
+            [(e.kind, e.bytes, e.balance_after, e.reference.replace(way, "s"), e.seq, e.at)
+             for e in card.ledger.order_by("pk")],
+        ))
+    assert outcomes[0] == outcomes[1]
+    assert list(ledger_violations()) == []
