@@ -47,6 +47,12 @@ def retry_delay(attempts: int) -> timedelta | None:
     return RETRY_DELAYS[attempts - 1] if attempts <= len(RETRY_DELAYS) else None
 
 
+def event_wanted(type: str) -> bool:
+    """Whether an event of this type would be recorded: callers on hot paths ask this
+    first and build the payload only when it is True (one cache read)."""
+    return anyone_subscribes(type)
+
+
 def event_emit(*, type: str, data: dict[str, Any], dedupe_key: str,
                now: datetime) -> WebhookEvent | None:
     """Record an event and one delivery per active endpoint subscribed to its type.

@@ -21,8 +21,10 @@ from django.utils.translation import gettext_lazy as _
 
 from simdesk.catalog.models import Plan, Stacking, ValidityStart
 from simdesk.core.errors import Conflict, ServiceError
+from simdesk.integrations.models import EventType
 
 from ..models import Card, CardState, LedgerEntry, LedgerKind, Period, PeriodState
+from ..webhooks import period_event_emit
 from .ledger import card_lock, ledger_apply
 from .state import card_sync_state
 
@@ -104,6 +106,8 @@ def period_create(*, card: Card, plan: Plan, source: str, now: datetime) -> Peri
                      amount=plan.data_bytes or 0, reference=_purchase_reference(source),
                      at=now, now=now)
         card_sync_state(card=card, at=now)
+        if period.state == PeriodState.ACTIVE:
+            period_event_emit(type=EventType.PERIOD_ACTIVATED, period=period, card=card, now=now)
         return period
 
 
@@ -167,6 +171,8 @@ def _advance(card: Card, now: datetime, result: AdvanceResult | None = None) -> 
             period.move(PeriodState.EXHAUSTED, at=at)
             period.save(update_fields=["state", "closed_at", "activated_at", "updated_at"])
             result.exhausted.append(period)
+            period_event_emit(type=EventType.PERIOD_EXHAUSTED, period=period, card=card,
+                              now=now, key=at.isoformat())
         else:
             _expire(card, period, at, now)
             result.expired.append(period)
@@ -180,6 +186,7 @@ def _expire(card: Card, period: Period, at: datetime, now: datetime) -> None:
                      at=at, now=now)
     period.move(PeriodState.EXPIRED, at=at)
     period.save(update_fields=["state", "closed_at", "activated_at", "updated_at"])
+    period_event_emit(type=EventType.PERIOD_EXPIRED, period=period, card=card, now=now)
 
 
 def _start_next_queued(card: Card, at: datetime, result: AdvanceResult) -> Period | None:
@@ -195,6 +202,8 @@ def _start_next_queued(card: Card, at: datetime, result: AdvanceResult) -> Perio
     queued.save(update_fields=["state", "activated_at", "closed_at", "starts_at", "ends_at",
                                "updated_at"])
     result.started.append(queued)
+    # Callers pass the moment the period started, which is when this became true.
+    period_event_emit(type=EventType.PERIOD_ACTIVATED, period=queued, card=card, now=at)
     return queued
 
 

@@ -6,8 +6,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.errors import Conflict
+from simdesk.integrations.models import EventType
 
 from ..models import CARD_DERIVED_STATES, Card, CardState, NetworkActionKind, PeriodState
+from ..webhooks import card_event_emit
 from .ledger import card_lock
 
 
@@ -41,6 +43,8 @@ def card_suspend(*, card: Card, reason: str, now: datetime, actor=None) -> Card:
                            code="card_terminated")
         card.suspend(at=now, actor=actor, reason=reason[:200])
         network_request(card=card, action=NetworkActionKind.SUSPEND, reason=reason, now=now)
+        card_event_emit(type=EventType.CARD_SUSPENDED, card=card, at=now, now=now,
+                        reason=reason[:200])
     return card
 
 
@@ -62,4 +66,6 @@ def card_resume(*, card: Card, reason: str, now: datetime, actor=None) -> Card:
         card.transition(CardState.ACTIVE if has_active else CardState.INACTIVE, at=now,
                         actor=actor, reason=reason[:200])
         network_request(card=card, action=NetworkActionKind.RESUME, reason=reason, now=now)
+        card_event_emit(type=EventType.CARD_RESUMED, card=card, at=now, now=now,
+                        reason=reason[:200])
     return card

@@ -7,8 +7,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.errors import ServiceError
+from simdesk.integrations.models import EventType
 
 from ..models import Card, LedgerEntry, LedgerKind, Period, PeriodState
+from ..webhooks import period_event_emit
 from .ledger import card_lock, ledger_apply
 from .periods import AdvanceResult, _advance, _start_next_queued
 from .state import card_sync_state
@@ -125,6 +127,8 @@ def card_debit_usage(*, card: Card, bytes: int, reference: str, at: datetime,
                 period.move(PeriodState.EXHAUSTED, at=moment)
                 period.save(update_fields=["state", "closed_at", "activated_at", "updated_at"])
                 result.exhausted.append(period)
+                period_event_emit(type=EventType.PERIOD_EXHAUSTED, period=period, card=card,
+                                  now=now, key=moment.isoformat())
                 _start_next_queued(card, moment, AdvanceResult())
         if left > 0:
             ledger_apply(card=card, period=None, kind=LedgerKind.OVERAGE, amount=-left,

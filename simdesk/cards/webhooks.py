@@ -1,0 +1,60 @@
+"""What cards and periods tell integrators through outgoing webhooks.
+
+Payloads name things by public id (never internal keys), times in ISO 8601 UTC,
+data in integer bytes. Each helper first asks whether any endpoint wants the
+type, so the usual case (no integrator) builds nothing and writes nothing.
+"""
+
+from datetime import datetime
+
+from simdesk.integrations.models import EventType
+from simdesk.integrations.services import event_emit, event_wanted
+
+from .models import Card, Period
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def card_payload(card: Card) -> dict:
+    return {
+        "card": str(card.public_id),
+        "iccid": card.iccid,
+        "state": card.state,
+        "customer": str(card.owner.public_id) if card.owner_id else None,
+    }
+
+
+def period_payload(period: Period, card: Card) -> dict:
+    return {
+        "period": str(period.public_id),
+        "plan": period.plan_code,
+        "state": period.state,
+        "unlimited": period.unlimited,
+        "total_bytes": period.total_bytes,
+        "remaining_bytes": period.remaining_bytes,
+        "used_bytes": period.used_bytes,
+        "activated_at": _iso(period.activated_at),
+        "starts_at": _iso(period.starts_at),
+        "ends_at": _iso(period.ends_at),
+        "closed_at": _iso(period.closed_at),
+        **card_payload(card),
+    }
+
+
+def card_event_emit(*, type: EventType, card: Card, at: datetime, now: datetime,
+                    reason: str = "") -> None:
+    """``card.suspended`` / ``card.resumed``: one event per state change (keyed by its time)."""
+    if event_wanted(type):
+        event_emit(type=type, data={**card_payload(card), "reason": reason, "at": _iso(at)},
+                   dedupe_key=f"{type}:{card.public_id}:{_iso(at)}", now=now)
+
+
+def period_event_emit(*, type: EventType, period: Period, card: Card, now: datetime,
+                      key: str = "") -> None:
+    """A period event, once per period (and per ``key`` when the same fact can recur,
+    e.g. a used-up period that got data back and ran out again)."""
+    if event_wanted(type):
+        event_emit(type=type, data=period_payload(period, card),
+                   dedupe_key=f"{type}:{period.public_id}{':' + key if key else ''}", now=now)
