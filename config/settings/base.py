@@ -281,5 +281,8 @@ RENEWAL_MAX_PER_24H = env.int("RENEWAL_MAX_PER_24H", default=2)
 RENEWAL_REMINDER_HOURS = env.int("RENEWAL_REMINDER_HOURS", default=24)
 
 # --- API ------------------------------------------------------------------------
-# Calls per personal access token per window ("<count>/<s|m|h|d>"); over it: 429 + Retry-After.
+# Calls per personal access token, operator key or signed-in session per window
+# ("<count>/<s|m|h|d>"); over it: 429 + Retry-After. "off" counts nothing (benchmarks only).
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/m")
+# Calls without credentials (the public plan pages) per client address per window.
+API_ANONYMOUS_RATE_LIMIT = env("API_ANONYMOUS_RATE_LIMIT", default="120/m")

@@ -9,11 +9,7 @@ same rule as the portal's forms. A bearer token is never sent implicitly and
 needs no CSRF check.
 """
 
-import math
-import time
-
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -22,36 +18,16 @@ from ninja.utils import check_csrf
 
 from simdesk.accounts.tokens import token_authenticate
 from simdesk.core.clock import utcnow
-from simdesk.core.errors import RateLimited
 
 from .errors import Forbidden
+from .ratelimit import rate_limit
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"600/m"`` → (600, 60)."""
-    count, _sep, period = rate.partition("/")
-    return int(count), _PERIODS[period.strip()[:1] or "m"]
 
 
 def _rate_limit(key: str) -> None:
-    """Count one call in the current fixed window; RateLimited once over the limit."""
-    limit, window = parse_rate(getattr(settings, "API_RATE_LIMIT", "600/m"))
-    now = time.time()
-    slot = int(now) // window
-    cache_key = f"api:rate:{key}:{slot}"
-    cache.add(cache_key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(cache_key, 1, timeout=window + 5)
-        count = 1
-    if count > limit:
-        error = RateLimited(_("Too many requests with this token. Please wait and try again."))
-        error.retry_after = math.ceil((slot + 1) * window - now)
-        raise error
+    """Count one call of a credential (token or operator key) against API_RATE_LIMIT."""
+    rate_limit(key, rate=settings.API_RATE_LIMIT)
 
 
 class TokenAuth(HttpBearer):
@@ -62,6 +38,7 @@ class TokenAuth(HttpBearer):
         if access_token is None:
             return None
         _rate_limit(f"token:{access_token.pk}")
+        request.rate_counted = True
         request.access_token = access_token
         request.user = access_token.user
         # Same rule as a session on the API: Accept-Language wins, else the saved language.

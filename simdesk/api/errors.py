@@ -134,10 +134,11 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if status == 405:
         return problem(405, code="method_not_allowed",
                        detail=_("This address does not accept that method."))
-    if status == 429:
+    if status == 429:  # ninja's throttle (the wait is ninja's; see ratelimit.CallerThrottle)
+        wait = getattr(exc, "wait", None) or DEFAULT_RETRY_AFTER_SECONDS
         return problem(429, code="rate_limited",
                        detail=_("Too many requests. Please wait and try again."),
-                       headers={"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)})
+                       headers={"Retry-After": str(max(1, math.ceil(wait)))})
     return problem(status, code="error", detail=_("The request could not be handled."))
 
 

@@ -8,8 +8,30 @@ never a CDN.
 from ninja import NinjaAPI, Swagger
 
 from .errors import register_error_handlers
+from .openapi import document_refusals
+from .ratelimit import CallerThrottle
 
-api = NinjaAPI(
+
+class SimdeskAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_refusals(schema, scopes=self.operator_scopes())
+
+    def operations(self):
+        """Every (operation id, operation) served, as the routers bound them."""
+        for bound_router in self._get_bound_routers():
+            for path_view in bound_router.path_operations.values():
+                for operation in path_view.operations:
+                    yield (operation.operation_id
+                           or self.get_openapi_operation_id(operation)), operation
+
+    def operator_scopes(self) -> dict[str, str]:
+        """operationId → the operator scope it needs."""
+        return {op_id: auth.scope for op_id, operation in self.operations()
+                for auth in operation.auth_callbacks or [] if hasattr(auth, "scope")}
+
+
+api = SimdeskAPI(
     title="simdesk API",
     version="1",
     description=(
@@ -22,6 +44,8 @@ api = NinjaAPI(
     docs=Swagger(),
     docs_url="/docs",
     openapi_url="/openapi.json",
+    # Counts sessions and anonymous callers; tokens and keys are counted by their auth.
+    throttle=CallerThrottle(),
 )
 register_error_handlers(api)
 

@@ -35,6 +35,7 @@ class OperatorKeyAuth(HttpBearer):
                               "with it.") % {"scope": self.scope}, code="insufficient_scope")
         # The same per-credential window as personal tokens.
         _rate_limit(f"operator:{key.pk}")
+        request.rate_counted = True
         return key
 
 
