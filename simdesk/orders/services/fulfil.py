@@ -24,6 +24,7 @@ from simdesk.notifications.messages import (
 
 from ..models import Order, OrderStatus
 from ..selectors import esim_inventory
+from ..webhooks import order_paid_emit
 from .coupons import coupon_confirm, coupon_release
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def order_mark_paid(*, order: Order, now: datetime, note: str = "") -> Order:
         order = _lock(order)
         if order.paid_at is None:
             order.mark_paid(at=now, note=note)
+            order_paid_emit(order=order, now=now)
     return order
 
 
@@ -128,6 +130,7 @@ def order_payment_confirmed(*, order: Order, now: datetime, note: str = "") -> O
         order = _lock(order)
         if order.paid_at is None:
             order.mark_paid(at=now, note=note)
+            order_paid_emit(order=order, now=now)
         return _fulfil_locked(order, now)
 
 

@@ -11,6 +11,7 @@ from simdesk.payments.models import PaymentStatus
 from simdesk.payments.services import payment_start
 
 from ..models import Order, OrderStatus
+from ..webhooks import order_paid_emit
 from .fulfil import order_fulfil
 
 OPEN_PAYMENT_STATES = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
@@ -49,6 +50,7 @@ def order_pay(*, order: Order, gateway: str, return_url: str, now: datetime,
         if order.total_minor == 0:
             # Fully covered by a coupon: nothing to charge, so no gateway is involved.
             order.mark_paid(at=now, note="nothing to pay")
+            order_paid_emit(order=order, now=now)
             transaction.on_commit(lambda: order_fulfil(order=order, now=now))
             return return_url
         current = order.payment
