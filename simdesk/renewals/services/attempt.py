@@ -32,6 +32,7 @@ from simdesk.payments.services import payment_charge_saved_method
 
 from ..models import AttemptStatus, RenewalAttempt, RenewalSettings, dunning_schedule_hours
 from ..selectors import renewal_current_period, renewal_due_reason, renewals_succeeded_recently
+from ..webhooks import renewal_failed_emit
 from .common import renewal_currency, renewal_summary
 from .settings import renewal_disable
 
@@ -237,6 +238,8 @@ def _declined(attempt: RenewalAttempt, rs: RenewalSettings, plan, reason: str, n
             renewal_disable(card=card, reason="payment declined after the last retry", now=now)
             notify_renewal_disabled(user=card.owner, renewal=summary, reason=reason,
                                     dedupe_key=f"{attempt.idempotency_key}:disabled", now=now)
+        renewal_failed_emit(attempt=attempt, plan=plan, currency=summary["currency"],
+                            amount_minor=summary["amount_minor"], reason=reason, now=now)
     logger.info("renewals: %s declined (try %s): %s", attempt.idempotency_key,
                 attempt.attempt_count, reason)
     return attempt
