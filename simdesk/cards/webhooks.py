@@ -58,3 +58,19 @@ def period_event_emit(*, type: EventType, period: Period, card: Card, now: datet
     if event_wanted(type):
         event_emit(type=type, data=period_payload(period, card),
                    dedupe_key=f"{type}:{period.public_id}{':' + key if key else ''}", now=now)
+
+
+def period_low_data_emit(*, period: Period, card: Card, thresholds: list[int],
+                         used_percent: int, now: datetime) -> None:
+    """``period.low_data`` when a usage alert at the customer's chosen percent used is
+    recorded, once per period and threshold (the highest of those crossed together).
+    A 100 % threshold alone is left to ``period.exhausted``."""
+    below_full = [t for t in thresholds if t < 100]
+    if not below_full or not event_wanted(EventType.PERIOD_LOW_DATA):
+        return
+    threshold = max(below_full)
+    event_emit(type=EventType.PERIOD_LOW_DATA,
+               data={**period_payload(period, card), "threshold_percent": threshold,
+                     "used_percent": min(used_percent, 100)},
+               dedupe_key=f"{EventType.PERIOD_LOW_DATA}:{period.public_id}:{threshold}",
+               now=now)

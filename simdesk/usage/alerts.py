@@ -30,6 +30,7 @@ from django.urls import reverse
 
 from simdesk.cards.models import Card, CardState, Period, PeriodState
 from simdesk.cards.services import card_lock
+from simdesk.cards.webhooks import period_low_data_emit
 from simdesk.notifications.messages import notify_expiry_alert, notify_usage_alert
 from simdesk.notifications.selectors import notification_preferences_get
 
@@ -117,6 +118,8 @@ def alerts_check_card(*, card: Card, now: datetime) -> list[Alert]:
                                "used_percent": min(percent, 100)},
                         dedupe_key=_dedupe_key(period, AlertKind.USAGE, threshold), now=now)
                     sent.append(Alert(period.pk, AlertKind.USAGE, threshold))
+                    period_low_data_emit(period=period, card=card, thresholds=recorded,
+                                         used_percent=percent, now=now)
             if (period.state != PeriodState.ACTIVE or period.ends_at is None
                     or card.state == CardState.PAUSED or period.ends_at <= now):
                 continue
