@@ -15,22 +15,25 @@ written with bulk_create in the exact shape the services write (a period with it
 purchase ledger row, the saved method on both sides of the sandbox), and checked with
 the ledger check before the run.
 
-Renewals (timed): the sweep's own path, in this process, without the queue — the
-selection ``cards_due_for_renewal`` gives the card ids the sweep would enqueue, then
-each card goes through ``renewal_run`` (the task's function: load the card, call
-``renewal_attempt``), which claims the attempt, opens the order, charges the saved
-method at the sandbox, fulfils the order (a period queued behind the current one) and
-queues the customer's e-mail (enqueued as a task row, not sent).
+Renewals (timed): the sweep's own path without the queue, in ``--workers`` processes
+(default one per core), as ``simdesk worker`` processes would run side by side. Each
+worker streams the sweep's selection ``cards_due_for_renewal`` (a page of cards at a
+time) and takes its share of the due cards (card id modulo workers); each card goes
+through ``renewal_run`` (the task's function: load the card, call ``renewal_attempt``),
+which claims the attempt, opens the order, charges the saved method at the sandbox,
+fulfils the order (a period queued behind the current one) and queues the customer's
+e-mail (enqueued as a task row, not sent).
 
-Baseline (same run, same cards): one bare ``period_create`` per card (a queued period
-and its ledger row, under the card lock) — the least a renewal must write.
+Baseline (same run, same cards): one bare ``period_create`` per card in one process (a
+queued period and its ledger row, under the card lock) — the least a renewal must write.
 
-Memory: the current RSS is printed at 10 %, 50 % and 100 % of the renewals, with the
-peak (ru_maxrss). Duplicates: succeeded payments or sandbox charges sharing one
-renewal key, and cards with more than one renewed period (must all be 0).
+Memory: the selection alone is timed first (flat: it holds one page); each worker
+prints its RSS every 10,000 renewals and its first and last reading; the peak is the
+largest ru_maxrss of all processes. Duplicates: succeeded payments or sandbox charges
+sharing one renewal key, and cards with more than one renewed period (must all be 0).
 
 Ends with one line:
-RESULT renewals_per_s=… peak_rss_mb=… duplicates=0 cards=… baseline_per_s=…
+RESULT renewals_per_s=… peak_rss_mb=… duplicates=0 cards=… baseline_per_s=… workers=…
 """
 
 import argparse
@@ -172,8 +175,38 @@ def ledger_violations() -> int:
     return sum(1 for _ in violations())
 
 
-def bench(n: int) -> dict:
-    from django.db import reset_queries
+def worker(index: int, workers: int, report) -> None:
+    """One renewal worker (a forked process): the sweep's selection, streamed a page at a
+    time, and ``renewal_run`` for its share of the due cards (card id modulo workers)."""
+    from django.db import connection, reset_queries
+
+    from simdesk.core.clock import utcnow
+    from simdesk.renewals.selectors import cards_due_for_renewal
+    from simdesk.renewals.tasks import renewal_run
+
+    connection.close()  # never share the parent's connection
+    done, t0, rss = 0, time.perf_counter(), []
+    for due in cards_due_for_renewal(now=utcnow()):
+        if due.card_id % workers != index:
+            continue
+        renewal_run.call(card_id=due.card_id)
+        done += 1
+        if done % 2000 == 0:
+            reset_queries()
+            rss.append(rss_mb())
+            if done % 10000 == 0:
+                print(f"  worker {index}: {done} renewed, "
+                      f"{done / (time.perf_counter() - t0):.0f}/s, rss {rss[-1]:.0f} MB",
+                      flush=True)
+    rss.append(rss_mb())
+    connection.close()
+    report.put((index, done, time.perf_counter() - t0, rss, peak_rss_mb()))
+
+
+def bench(n: int, workers: int) -> dict:
+    import multiprocessing
+
+    from django.db import connection
 
     from simdesk.cards.models import Card
     from simdesk.cards.services import period_create
@@ -181,7 +214,6 @@ def bench(n: int) -> dict:
     from simdesk.payments.gateways.sandbox.models import SandboxCharge, SandboxChargeStatus
     from simdesk.renewals.models import AttemptStatus, RenewalAttempt
     from simdesk.renewals.selectors import cards_due_for_renewal
-    from simdesk.renewals.tasks import renewal_run
 
     now = utcnow()
     t0 = time.perf_counter()
@@ -192,23 +224,29 @@ def bench(n: int) -> dict:
     gc.collect()
     print(f"rss before the sweep: {rss_mb():.0f} MB", flush=True)
     t0 = time.perf_counter()
-    # The sweep's selection, as renewals_due_sweep runs it; it enqueues card ids only.
-    card_ids = [due.card.pk for due in cards_due_for_renewal(now=utcnow())]
+    # The sweep's selection, as renewals_due_sweep reads it: a page of cards at a time.
+    due_count = sum(1 for _ in cards_due_for_renewal(now=utcnow()))
     select_s = time.perf_counter() - t0
-    gc.collect()
-    print(f"selection: {len(card_ids)} due cards in {select_s:.1f}s; "
+    print(f"selection: {due_count} due cards in {select_s:.1f}s; "
           f"rss {rss_mb():.0f} MB, peak so far {peak_rss_mb():.0f} MB", flush=True)
-    marks = {max(1, len(card_ids) * p // 100): p for p in (10, 50, 100)}
-    rss_at = {}
+
+    # The renewals: `workers` processes, as `simdesk worker` would run them side by side.
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    report = context.Queue()
     t0 = time.perf_counter()
-    for done, card_id in enumerate(card_ids, start=1):
-        renewal_run.call(card_id=card_id)
-        if done in marks:
-            reset_queries()
-            rss_at[marks[done]] = rss_mb()
-            print(f"  {marks[done]:3d} %: {done} renewed, {done / (time.perf_counter() - t0):.0f}"
-                  f"/s, rss {rss_at[marks[done]]:.0f} MB", flush=True)
+    procs = [context.Process(target=worker, args=(i, workers, report)) for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    results = sorted(report.get() for _ in procs)
+    for proc in procs:
+        proc.join()
     renew_s = time.perf_counter() - t0
+    renewed_by_workers = sum(done for _i, done, _s, _rss, _peak in results)
+    worker_rss = [rss for *_rest, rss, _peak in results]
+    for index, done, seconds, rss, peak in results:
+        print(f"worker {index}: {done} renewals in {seconds:.0f}s ({done / seconds:.0f}/s); "
+              f"rss first/last {rss[0]:.0f}/{rss[-1]:.0f} MB, peak {peak:.0f} MB", flush=True)
 
     succeeded = RenewalAttempt.objects.filter(status=AttemptStatus.SUCCEEDED).count()
     charges = SandboxCharge.objects.filter(status=SandboxChargeStatus.SUCCEEDED).count()
@@ -217,24 +255,29 @@ def bench(n: int) -> dict:
     print(f"renewals: {succeeded} succeeded, {charges} sandbox charges, {dupes} duplicates, "
           f"{violations} ledger violations", flush=True)
 
-    # Baseline: one bare period_create per card, the same cards, no payment or order.
+    # Baseline: one bare period_create per card, the same cards, no payment or order,
+    # in one process (the least a renewal must write, without the parallelism).
     t0 = time.perf_counter()
-    for lo in range(0, len(card_ids), BATCH):
-        for card in Card.objects.filter(pk__in=card_ids[lo:lo + BATCH]).order_by("pk"):
+    last = 0
+    while page := list(Card.objects.filter(pk__gt=last).order_by("pk")[:BATCH]):
+        last = page[-1].pk
+        for card in page:
             period_create(card=card, plan=plan, source=f"bench:baseline:{card.pk}", now=now)
     base_s = time.perf_counter() - t0
-    return {"renewals_per_s": round(len(card_ids) / renew_s) if card_ids else 0,
-            "peak_rss_mb": round(peak_rss_mb()),
-            "duplicates": dupes, "cards": n,
-            "baseline_per_s": round(len(card_ids) / base_s) if card_ids else 0,
+    return {"renewals_per_s": round(renewed_by_workers / renew_s) if renew_s else 0,
+            "peak_rss_mb": round(max([peak_rss_mb()] + [r[4] for r in results])),
+            "duplicates": dupes, "cards": n, "workers": workers,
+            "baseline_per_s": round(n / base_s) if n else 0,
             "renewed": succeeded, "select_s": round(select_s, 1),
-            "rss_10_50_100_mb": "/".join(f"{rss_at.get(p, 0):.0f}" for p in (10, 50, 100)),
+            "worker_rss_first_last_mb": ",".join(f"{r[0]:.0f}/{r[-1]:.0f}" for r in worker_rss),
             "ledger_violations": violations}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="renewal worker processes (default: one per core)")
     parser.add_argument("--database-url", default="",
                         help="admin URL of a PostgreSQL server (a bench database is created)")
     args = parser.parse_args()
@@ -256,7 +299,7 @@ def main() -> None:
 
         call_command("migrate", "--no-input", verbosity=0)
         print(f"database: {connection.vendor}; cards: {args.cards}", flush=True)
-        result = bench(args.cards)
+        result = bench(args.cards, args.workers)
         connection.close()
     finally:
         if bench_url:

@@ -29,6 +29,9 @@ class RenewalSettings(BaseModel):
     disabled_reason = models.CharField(_("why it was switched off"), max_length=200,
                                        blank=True)
     changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
+    # Set when the sweep hands the card to a renewal task: later sweeps leave the card
+    # alone until then, so a backlog of due cards is not queued again every minute.
+    enqueued_until = models.DateTimeField(_("renewal queued until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("renewal settings")

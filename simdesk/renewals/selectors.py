@@ -1,10 +1,11 @@
 """Reading renewal state: whose renewal is due, and a card's settings for its owner."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from simdesk.cards.models import Card, CardState, Period, PeriodState
 from simdesk.cards.selectors import card_get_for_customer
@@ -55,9 +56,9 @@ def renewal_current_period(*, card: Card) -> Period | None:
 
 @dataclass(frozen=True)
 class Due:
-    card: Card
-    period: Period
-    reason: str  # "before_expiry" or "low_data"
+    card_id: int
+    period_id: int
+    reason: str  # "before_expiry", "low_data" or "reminder"
 
 
 def renewal_charge_at(*, rs: RenewalSettings, period: Period) -> datetime | None:
@@ -79,55 +80,74 @@ def renewal_due_reason(*, rs: RenewalSettings, period: Period, now: datetime) ->
     return ""
 
 
-def _candidates() -> QuerySet[RenewalSettings]:
-    # A card with a period already queued behind the current one has its next period.
-    return (RenewalSettings.objects.filter(enabled=True, card__state=CardState.ACTIVE)
-            .exclude(card__periods__state=PeriodState.QUEUED)
-            .select_related("card", "plan").order_by("pk"))
+# Cards are read a page at a time, so a sweep over any number of cards runs in flat
+# memory and a fixed number of queries per page (settings, periods, attempts).
+PAGE = 1000
 
 
-def _started(period: Period) -> bool:
-    """An attempt beyond "scheduled" (the reminder's placeholder) exists for the period."""
-    return (RenewalAttempt.objects.filter(period=period)
-            .exclude(status=AttemptStatus.SCHEDULED).exists())
+def _candidate_pages(now: datetime, *, reminders: bool) -> Iterator[
+        list[tuple[RenewalSettings, Period]]]:
+    """Pages of (settings, current period) for enabled, active cards with nothing queued
+    yet behind the current period and no renewal task handed out recently."""
+    candidates = (RenewalSettings.objects.filter(enabled=True, card__state=CardState.ACTIVE)
+                  .exclude(card__periods__state=PeriodState.QUEUED)
+                  .filter(Q(enqueued_until__isnull=True) | Q(enqueued_until__lte=now))
+                  .only("pk", "card_id", "trigger_before_expiry_hours",
+                        "trigger_low_data_percent")
+                  .order_by("pk"))
+    if reminders:
+        candidates = candidates.filter(trigger_before_expiry_hours__isnull=False)
+    last = 0
+    while page := list(candidates.filter(pk__gt=last)[:PAGE]):
+        last = page[-1].pk
+        current: dict[int, Period] = {}
+        for period in (Period.objects.filter(card_id__in=[rs.card_id for rs in page],
+                                             state=PeriodState.ACTIVE, kind=PlanKind.BASE,
+                                             ends_at__isnull=False)
+                       .only("pk", "card_id", "ends_at", "unlimited", "total_bytes",
+                             "remaining_bytes")):
+            held = current.get(period.card_id)
+            if held is None or (period.ends_at, period.pk) > (held.ends_at, held.pk):
+                current[period.card_id] = period
+        yield [(rs, current[rs.card_id]) for rs in page if rs.card_id in current]
 
 
-def cards_due_for_renewal(*, now: datetime) -> list[Due]:
+def _period_ids(attempts: QuerySet[RenewalAttempt], pairs) -> set[int]:
+    return set(attempts.filter(period_id__in=[period.pk for _rs, period in pairs])
+               .values_list("period_id", flat=True))
+
+
+def cards_due_for_renewal(*, now: datetime) -> Iterator[Due]:
     """Enabled, active cards whose current period ends within the before-expiry window or
-    has at most the low-data share left, with no renewal attempt yet for that period."""
-    due = []
-    for rs in _candidates().iterator():
-        period = renewal_current_period(card=rs.card)
-        if period is None or _started(period):
-            continue
-        reason = renewal_due_reason(rs=rs, period=period, now=now)
-        if reason:
-            due.append(Due(card=rs.card, period=period, reason=reason))
-    return due
+    has at most the low-data share left, with no renewal attempt yet for that period.
+    Yields in card-settings order, reading a page of cards at a time."""
+    started = RenewalAttempt.objects.exclude(status=AttemptStatus.SCHEDULED)
+    for pairs in _candidate_pages(now, reminders=False):
+        taken = _period_ids(started, pairs)
+        for rs, period in pairs:
+            if period.pk in taken:
+                continue
+            reason = renewal_due_reason(rs=rs, period=period, now=now)
+            if reason:
+                yield Due(card_id=rs.card_id, period_id=period.pk, reason=reason)
 
 
-def cards_due_for_reminder(*, now: datetime) -> list[Due]:
+def cards_due_for_reminder(*, now: datetime) -> Iterator[Due]:
     """Cards whose before-expiry charge is at most RENEWAL_REMINDER_HOURS away (and still
-    ahead), not yet reminded for the current period."""
+    ahead), not yet reminded for the current period and not being renewed."""
     ahead = timedelta(hours=renewal_reminder_hours())
-    due = []
-    for rs in _candidates().filter(trigger_before_expiry_hours__isnull=False).iterator():
-        period = renewal_current_period(card=rs.card)
-        charge_at = period and renewal_charge_at(rs=rs, period=period)
-        if charge_at is None or not (charge_at - ahead <= now < charge_at):
-            continue
-        if RenewalAttempt.objects.filter(period=period, reminder_sent_at__isnull=False).exists():
-            continue
-        if _started(period):
-            continue
-        due.append(Due(card=rs.card, period=period, reason="reminder"))
-    return due
+    handled = RenewalAttempt.objects.filter(Q(reminder_sent_at__isnull=False)
+                                            | ~Q(status=AttemptStatus.SCHEDULED))
+    for pairs in _candidate_pages(now, reminders=True):
+        taken = _period_ids(handled, pairs)
+        for rs, period in pairs:
+            charge_at = renewal_charge_at(rs=rs, period=period)
+            if period.pk not in taken and charge_at - ahead <= now < charge_at:
+                yield Due(card_id=rs.card_id, period_id=period.pk, reason="reminder")
 
 
 def renewal_attempts_due_retry(*, now: datetime) -> QuerySet[RenewalAttempt]:
     """Failed attempts whose next try is due, and charges a crashed worker left behind."""
-    from django.db.models import Q
-
     return RenewalAttempt.objects.filter(
         Q(status=AttemptStatus.FAILED, next_attempt_at__lte=now)
         | Q(status=AttemptStatus.CHARGING, claimed_until__lte=now)

@@ -1,20 +1,33 @@
 """Renewal jobs: each sweep finds due cards again and enqueues one task per card; the task
 calls one service, which claims its row (so duplicate jobs do no harm)."""
 
+from itertools import islice
+
+from django.db import transaction
 from django_tasks import task
 
 from simdesk.core.clock import utcnow
 
+BATCH = 500
+
 
 @task()
 def renewals_due_sweep() -> int:
-    """Enqueue ``renewal_run`` for every card whose renewal is due now."""
+    """Enqueue ``renewal_run`` for every card whose renewal is due now, a batch at a time;
+    each batch's cards are marked as handed out first (see ``renewals_mark_enqueued``)."""
     from .selectors import cards_due_for_renewal
+    from .services import renewals_mark_enqueued
 
-    due = cards_due_for_renewal(now=utcnow())
-    for item in due:
-        renewal_run.enqueue(card_id=item.card.pk)
-    return len(due)
+    now, count = utcnow(), 0
+    due = cards_due_for_renewal(now=now)
+    while card_ids := [item.card_id for item in islice(due, BATCH)]:
+        # One transaction: with the database queue, the marks and the tasks land together.
+        with transaction.atomic():
+            renewals_mark_enqueued(card_ids=card_ids, now=now)
+            for card_id in card_ids:
+                renewal_run.enqueue(card_id=card_id)
+        count += len(card_ids)
+    return count
 
 
 @task()
@@ -22,10 +35,11 @@ def renewal_reminders_sweep() -> int:
     """Enqueue ``renewal_remind_card`` for every card whose renewal reminder is due."""
     from .selectors import cards_due_for_reminder
 
-    due = cards_due_for_reminder(now=utcnow())
-    for item in due:
-        renewal_remind_card.enqueue(card_id=item.card.pk)
-    return len(due)
+    count = 0
+    for item in cards_due_for_reminder(now=utcnow()):
+        renewal_remind_card.enqueue(card_id=item.card_id)
+        count += 1
+    return count
 
 
 @task()

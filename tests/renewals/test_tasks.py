@@ -62,3 +62,41 @@ def test_the_dunning_sweep_retries_a_declined_renewal_when_its_time_comes(
         assert renewal_retries_sweep.call() == 1
     assert RenewalAttempt.objects.get().attempt_count == 2
     assert len([m for m in mail.outbox if "could not renew" in m.subject]) == 2
+
+
+def test_a_backlog_of_due_cards_is_handed_out_page_by_page_and_once_per_lease(
+        make_card, alice, plan, saved_method, started, now, time_machine, monkeypatch):
+    # Given five due cards, read two at a time, and workers that have not run yet
+    from simdesk.cards.services import period_create
+    from simdesk.renewals import selectors, tasks
+    from simdesk.renewals.services import renewal_settings_update
+    from simdesk.renewals.services.attempt import ENQUEUE_LEASE
+
+    monkeypatch.setattr(selectors, "PAGE", 2)
+    cards = []
+    for i in range(5):
+        card = make_card(owner=alice)
+        period_create(card=card, plan=plan, source=f"test:first:{i}", now=started)
+        renewal_settings_update(card=card, customer=alice, enabled=True, plan=plan,
+                                currency="USD", trigger_before_expiry_hours=24,
+                                trigger_low_data_percent=None,
+                                payment_method=saved_method(token=f"sbxpm_{i}"), now=now)
+        cards.append(card)
+    queued = []
+    monkeypatch.setattr(tasks, "renewal_run",
+                        type("Recorder", (), {"enqueue": staticmethod(
+                            lambda card_id: queued.append(card_id))}))
+    time_machine.move_to(now)
+
+    # When the sweep runs, and again a minute later while the tasks still wait
+    assert renewals_due_sweep.call() == 5
+    time_machine.move_to(now + timedelta(minutes=1))
+    assert renewals_due_sweep.call() == 0
+
+    # Then every card was handed out exactly once
+    assert sorted(queued) == sorted(card.pk for card in cards)
+
+    # And if the tasks were lost, the cards are due again once the lease has passed
+    time_machine.move_to(now + ENQUEUE_LEASE + timedelta(seconds=1))
+    assert renewals_due_sweep.call() == 5
+    assert len(queued) == 10

@@ -43,6 +43,17 @@ LEASE = timedelta(minutes=10)
 # An outcome the gateway has not told us yet is asked about again after this.
 UNKNOWN_OUTCOME_RETRY = timedelta(minutes=15)
 PAYMENT_UNKNOWN = object()
+# A card handed to a renewal task is left out of later sweeps for this long (its task
+# may wait behind a backlog); if the task is lost, the card is simply due again after.
+# Shorter than LEASE, so a renewal a dead worker never began waits no longer than one
+# it began.
+ENQUEUE_LEASE = timedelta(minutes=5)
+
+
+def renewals_mark_enqueued(*, card_ids: list[int], now: datetime) -> None:
+    """Record that renewal tasks for ``card_ids`` were handed out at ``now``."""
+    RenewalSettings.objects.filter(card_id__in=card_ids).update(
+        enqueued_until=now + ENQUEUE_LEASE)
 
 
 def _max_per_24h() -> int:
