@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "simdesk.orders",
     "simdesk.renewals",
     "simdesk.usage",
+    "simdesk.radius",
     "simdesk.support",
     "simdesk.portal",
     "simdesk.backoffice",
@@ -286,3 +287,19 @@ RENEWAL_REMINDER_HOURS = env.int("RENEWAL_REMINDER_HOURS", default=24)
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/m")
 # Calls without credentials (the public plan pages) per client address per window.
 API_ANONYMOUS_RATE_LIMIT = env("API_ANONYMOUS_RATE_LIMIT", default="120/m")
+
+# --- Mobile network and RADIUS ------------------------------------------------------
+# Which network adapter carries out requests to the network: "simulated" (the embedded
+# default, does what it is asked and records it) or "radius" (Disconnect-Request to the
+# NAS carrying the card's session, RFC 5176), or a dotted class path.
+NETWORK_ADAPTER = env("NETWORK_ADAPTER", default="simulated")
+# `simdesk radius`: where it listens (accounting, authorization; 0 = no authorization).
+RADIUS_HOST = env("RADIUS_HOST", default="0.0.0.0")  # noqa: S104
+RADIUS_ACCT_PORT = env.int("RADIUS_ACCT_PORT", default=1813)
+RADIUS_AUTH_PORT = env.int("RADIUS_AUTH_PORT", default=1812)
+# Access-Requests without a Message-Authenticator are dropped (BlastRADIUS, CVE-2024-3596).
+RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR = env.bool("RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR",
+                                                default=True)
+# Disconnect-Request: seconds to wait for the answer, and sends per attempt.
+RADIUS_DISCONNECT_TIMEOUT = env.float("RADIUS_DISCONNECT_TIMEOUT", default=3.0)
+RADIUS_DISCONNECT_TRIES = env.int("RADIUS_DISCONNECT_TRIES", default=3)

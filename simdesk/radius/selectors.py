@@ -1,0 +1,146 @@
+"""Reads of the RADIUS app that encode a rule: who may talk to us, whether a card may
+attach (Access-Request), which sessions to disconnect, and where a card was seen."""
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils.translation import gettext_lazy as _
+
+from simdesk.cards.models import Card, CardState
+from simdesk.cards.network.radius.base import DisconnectTarget
+from simdesk.cards.selectors import card_balance
+
+from .models import CardLocation, NasClient, RadiusSession
+from .networks import Network, network_describe
+from .services.accounting import Identity
+
+# A session with no packet for this long is taken as gone (its NAS never sent a Stop).
+SESSION_STALE_AFTER = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class NasEntry:
+    id: int
+    name: str
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    secret: bytes
+
+
+class NasDirectory:
+    """The active network access servers, found by the source address of a packet:
+    an exact address wins over a network, a narrower network over a wider one."""
+
+    def __init__(self, entries: list[NasEntry]):
+        self._exact = {str(e.network.network_address): e for e in entries
+                       if e.network.num_addresses == 1}
+        self._networks = sorted((e for e in entries if e.network.num_addresses > 1),
+                                key=lambda e: e.network.prefixlen, reverse=True)
+
+    def __len__(self) -> int:
+        return len(self._exact) + len(self._networks)
+
+    def find(self, address: str) -> NasEntry | None:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        if getattr(ip, "ipv4_mapped", None) is not None:
+            ip = ip.ipv4_mapped
+        entry = self._exact.get(str(ip))
+        if entry is not None:
+            return entry
+        return next((e for e in self._networks if ip in e.network), None)
+
+
+def nas_directory() -> NasDirectory:
+    return NasDirectory([
+        NasEntry(id=nas.pk, name=nas.name, network=nas.network, secret=nas.secret.encode())
+        for nas in NasClient.objects.filter(active=True)
+    ])
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """The answer to an Access-Request: accept with a Session-Timeout, or reject and why."""
+
+    accept: bool
+    reason: str
+    card_id: int | None = None
+    session_timeout: int | None = None  # seconds until the card's data period ends
+
+
+def card_find_by_identity(identity: Identity) -> Card | None:
+    for field, value in identity.candidates():
+        card = Card.objects.filter(**{field: value}).first()
+        if card is not None:
+            return card
+    return None
+
+
+def card_authorization(*, identity: Identity, now: datetime) -> Authorization:
+    """Accept while the card is active and has an active period with data left (or an
+    unlimited one); the Session-Timeout is the time left until the last active period
+    ends, or a waiting first-use period's whole validity. Reject anything else:
+    unknown, paused, suspended, terminated, no period, or no data left."""
+    card = card_find_by_identity(identity)
+    if card is None:
+        return Authorization(accept=False, reason="unknown subscriber")
+    if card.state != CardState.ACTIVE:
+        return Authorization(accept=False, reason=f"card is {card.state}", card_id=card.pk)
+    balance = card_balance(card=card, now=now)
+    usable = [p for p in balance.active_periods if p.unlimited or p.remaining_bytes > 0]
+    if not usable:
+        return Authorization(accept=False, reason="no data left", card_id=card.pk)
+    ends = [p.ends_at for p in usable if p.ends_at is not None]
+    if ends:
+        timeout = int((max(ends) - now).total_seconds())
+    else:  # only first-use periods: their clock starts with this session
+        timeout = max(p.validity_days for p in usable) * 86400
+    return Authorization(accept=True, reason="active", card_id=card.pk,
+                         session_timeout=max(timeout, 1))
+
+
+def radius_disconnect_targets(*, card: Card, now: datetime) -> list[DisconnectTarget]:
+    """The card's open sessions and where to send their Disconnect-Request: the
+    address the NAS sent its accounting from, on its CoA port, with its secret."""
+    sessions = (RadiusSession.objects.select_related("nas")
+                .filter(card=card, stopped_at__isnull=True, nas__active=True,
+                        last_event_at__gte=now - SESSION_STALE_AFTER)
+                .order_by("pk"))
+    return [DisconnectTarget(nas_name=s.nas.name, address=s.nas_address, port=s.nas.coa_port,
+                             secret=s.nas.secret.encode(), user_name=s.user_name,
+                             session_id=s.session_id)
+            for s in sessions]
+
+
+@dataclass(frozen=True)
+class CardWhereabouts:
+    """Where the network last saw a card, for the customer: "connected via <network>,
+    <country>, last seen <time>"."""
+
+    connected: bool
+    network: Network | None
+    last_seen_at: datetime
+
+    @property
+    def summary(self) -> str:
+        if self.network is None:
+            return str(_("not connected")) if not self.connected else str(_("connected"))
+        where = self.network.operator
+        if self.network.country:
+            where = f"{where}, {self.network.country}"
+        if self.connected:
+            return str(_("connected via %(network)s") % {"network": where})
+        return str(_("last connected via %(network)s") % {"network": where})
+
+
+def card_whereabouts(*, card: Card) -> CardWhereabouts | None:
+    """None until the network has reported the card through RADIUS accounting."""
+    location = CardLocation.objects.filter(card=card).first()
+    if location is None:
+        return None
+    return CardWhereabouts(connected=location.connected,
+                           network=network_describe(location.mcc_mnc),
+                           last_seen_at=location.last_seen_at)
+

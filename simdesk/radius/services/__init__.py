@@ -1,0 +1,1 @@
+"""Writes of the RADIUS app: accounting batches (``accounting``)."""
