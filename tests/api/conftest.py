@@ -76,3 +76,37 @@ def at_now(now):
 
     with time_machine.travel(now, tick=False):
         yield now
+
+
+@pytest.fixture
+def world(alice, bob, alice_token, alice_card, bob_card, plan, make_user, now):
+    """Everything every operation needs, twice (alice's and bob's): a card with a plan
+    on it, an order for it, a spare token, plus staff's operator key with every scope
+    and one key per scope. ``world.ids`` maps each path parameter to alice's object."""
+    from types import SimpleNamespace
+
+    from simdesk.accounts.tokens import token_create
+    from simdesk.api.keys import operator_key_create
+    from simdesk.api.models import OperatorScope
+    from simdesk.orders.services import order_create
+
+    staff = make_user("ops@example.com", is_staff=True)
+    orders = {
+        who: order_create(customer=who, card=card, plan=plan, currency="USD", coupon_code="",
+                          idempotency_key=f"world-{who.pk}", now=now, language="en")
+        for who, card in ((alice, alice_card), (bob, bob_card))}
+    spare, _plaintext = token_create(user=alice, name="spare", now=now)
+    bob_spare, bob_token = token_create(user=bob, name="bob's", now=now)
+    _key, operator_token = operator_key_create(name="all scopes", scopes=OperatorScope.values,
+                                               created_by=staff, now=now)
+    scoped = {scope: operator_key_create(name=scope, scopes=[scope], created_by=staff,
+                                         now=now)[1] for scope in OperatorScope.values}
+    return SimpleNamespace(
+        alice=alice, bob=bob, staff=staff, plan=plan,
+        alice_token=alice_token, bob_token=bob_token, operator_token=operator_token,
+        scoped_tokens=scoped,
+        ids={"card_id": alice_card.public_id, "order_id": orders[alice].public_id,
+             "token_id": spare.public_id, "code": plan.code},
+        bob_ids={"card_id": bob_card.public_id, "order_id": orders[bob].public_id,
+                 "token_id": bob_spare.public_id, "code": plan.code},
+    )

@@ -200,6 +200,18 @@ def test_it_refuses_an_empty_import(operator):
     assert response.json()["code"] == "empty_body"
 
 
+@pytest.mark.parametrize("body", ["{}", "number,code\n1,2\n", b"\xff\xfe\x00iccid"])
+def test_it_refuses_a_file_it_cannot_read_with_400(operator, body):
+    response = operator("cards:admin").post("/api/v1/operator/cards/import", body,
+                                            content_type="text/csv")
+
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["code"] == "invalid_csv"
+    assert problem["errors"][0]["field"] == "body"
+    assert not Card.objects.exists()
+
+
 def test_it_shows_any_order_to_a_key_with_orders_read(operator, alice, card, plan):  # noqa: F811
     order = order_create(customer=alice, card=card, plan=plan, currency="USD",
                          idempotency_key="k1", now=timezone.now())

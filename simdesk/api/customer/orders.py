@@ -17,6 +17,7 @@ from ninja import Field, Header, Query, Router, Schema
 from ninja.responses import Status
 
 from simdesk.api.auth import customer_auth
+from simdesk.api.errors import problem_responses
 from simdesk.api.pagination import CursorParams, Page, paginate
 from simdesk.cards.selectors import card_get_for_customer
 from simdesk.catalog.models import Plan
@@ -118,7 +119,8 @@ def _idempotency_key(value: str | None) -> str:
     return key
 
 
-@router.post("/orders", auth=customer_auth, response={200: OrderOut, 201: OrderOut},
+@router.post("/orders", auth=customer_auth,
+             response={200: OrderOut, 201: OrderOut, **problem_responses(404, 409)},
              summary="Create an order",
              description="Requires an `Idempotency-Key` header. Repeating the request with "
                          "the same key and body returns the original order (200); the same "
@@ -174,7 +176,8 @@ class PayOut(Schema):
     redirect_url: str = Field(description="Send the customer here to pay.")
 
 
-@router.post("/orders/{order_id}/pay", auth=customer_auth, response=PayOut,
+@router.post("/orders/{order_id}/pay", auth=customer_auth,
+             response={200: PayOut, **problem_responses(409)},
              summary="Pay for an order",
              description="Safe to repeat: an open payment attempt is resumed, never charged "
                          "twice. An order already paid is 409 `order_paid`.")

@@ -13,6 +13,7 @@ from simdesk.cards.models import Card
 from simdesk.cards.services import card_resume, card_suspend, cards_import_csv
 from simdesk.core.errors import ServiceError
 
+from ..errors import problem_responses
 from .auth import operator_auth
 from .selectors import card_get_for_operator, card_lookup
 
@@ -46,7 +47,8 @@ def operator_card_out(card: Card) -> dict:
 
 
 @router.get("/operator/cards/lookup", auth=operator_auth("cards:read"),
-            response=OperatorCardOut, summary="Find a card by ICCID, IMSI or MSISDN",
+            response={200: OperatorCardOut, **problem_responses(404)},
+            summary="Find a card by ICCID, IMSI or MSISDN",
             description="Give exactly one of the three. Needs scope `cards:read`.")
 def lookup_card(request: HttpRequest, iccid: str = "", imsi: str = "", msisdn: str = ""):
     return operator_card_out(card_lookup(iccid=iccid, imsi=imsi, msisdn=msisdn))
@@ -62,7 +64,7 @@ REASON = Query("", max_length=150, description="Why; kept in the card's history.
 
 
 @router.post("/operator/cards/{card_id}/suspend", auth=operator_auth("cards:admin"),
-             response=OperatorCardOut, summary="Suspend a card",
+             response={200: OperatorCardOut, **problem_responses(409)}, summary="Suspend a card",
              description="Safe to repeat. Needs scope `cards:admin`.")
 def suspend_card(request: HttpRequest, card_id: str, reason: str = REASON):
     card = card_get_for_operator(card_public_id=card_id)
@@ -71,7 +73,8 @@ def suspend_card(request: HttpRequest, card_id: str, reason: str = REASON):
 
 
 @router.post("/operator/cards/{card_id}/resume", auth=operator_auth("cards:admin"),
-             response=OperatorCardOut, summary="Resume a suspended card",
+             response={200: OperatorCardOut, **problem_responses(409)},
+             summary="Resume a suspended card",
              description="Safe to repeat. Needs scope `cards:admin`.")
 def resume_card(request: HttpRequest, card_id: str, reason: str = REASON):
     card = card_get_for_operator(card_public_id=card_id)
@@ -94,12 +97,15 @@ class ImportReportOut(Schema):
 
 
 @router.post("/operator/cards/import", auth=operator_auth("cards:admin"),
-             response=ImportReportOut, summary="Import cards from CSV",
+             response={200: ImportReportOut, **problem_responses(413)},
+             summary="Import cards from CSV",
              description="The body is CSV text (UTF-8) with a header row naming at least "
                          "`iccid` and `claim_code` (also `activation_code`, `imsi`, `msisdn`, "
                          "`eid`). Good rows are imported; bad rows are reported with line and "
-                         "column. Re-sending the same file imports nothing twice. Needs "
-                         "scope `cards:admin`.",
+                         "column. Re-sending the same file imports nothing twice. A file "
+                         "that cannot be read at all (not UTF-8, no header naming the "
+                         "columns) is 400 "
+                         "`invalid_csv`. Needs scope `cards:admin`.",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "text/csv": {"schema": {"type": "string"}}}}})
 def import_cards(request: HttpRequest):
@@ -110,6 +116,10 @@ def import_cards(request: HttpRequest):
         raise ServiceError(_("The file is larger than 5 MB. Split it and send the parts."),
                            code="too_large", status=413)
     report = cards_import_csv(stream=io.BytesIO(body), now=timezone.now())
+    if report.total == 0 and report.errors:  # the file itself was refused, not a row
+        error = ServiceError(report.errors[0].message, code="invalid_csv")
+        error.errors = [{"field": "body", "message": str(e.message)} for e in report.errors]
+        raise error
     return {
         "total": report.total, "created": report.created,
         "failed_lines": report.failed_lines, "ok": report.ok,
