@@ -21,9 +21,10 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
+    new_signing_secret,
 )
 from .signing import sign
-from .subscriptions import anyone_subscribes
+from .subscriptions import anyone_subscribes, subscriptions_forget
 from .transport import TransportError, get_transport
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,24 @@ def _enqueue(delivery_ids: list[int]) -> None:
 
     for delivery_id in delivery_ids:
         webhook_delivery_send_task.enqueue(delivery_id=delivery_id)
+
+
+def endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool, now: datetime) -> bool:
+    """Switch an endpoint on or off; True if it changed. An endpoint switched off gets no
+    new events; deliveries already recorded for it are still tried (they report facts
+    from while it was on). Safe to call twice."""
+    updated = WebhookEndpoint.objects.filter(pk=endpoint.pk).exclude(active=active).update(
+        active=active, updated_at=now)
+    subscriptions_forget()  # a queryset update sends no post_save signal
+    return updated == 1
+
+
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, now: datetime) -> str:
+    """Give the endpoint a new signing secret at once and return it. Deliveries from
+    now on (retries included) are signed with it, so the integrator must switch too."""
+    secret = new_signing_secret()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=secret, updated_at=now)
+    return secret
 
 
 def webhook_test_send(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEvent:
