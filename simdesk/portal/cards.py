@@ -29,6 +29,7 @@ from simdesk.cards.selectors import (
 )
 from simdesk.cards.services import card_claim
 from simdesk.core.errors import NotFound, RateLimited, ServiceError
+from simdesk.radius.selectors import card_whereabouts
 
 from .charts import usage_chart_svg
 from .qr import activation_qr_svg, ios_install_url
@@ -154,6 +155,7 @@ def card_detail(request, public_id):
         "chart": usage_chart_svg(usage, chart_id="usage-chart",
                                  title=_("Data used per day, last 30 days")),
         "usage_total": sum(used for _day, used in usage),
+        "whereabouts": card_whereabouts(card=card),
     }
     if activation is not None:
         payload = activation.qr_payload

@@ -5,8 +5,6 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.utils.translation import gettext_lazy as _
-
 from simdesk.cards.models import Card, CardState
 from simdesk.cards.network.radius.base import DisconnectTarget
 from simdesk.cards.selectors import card_balance
@@ -124,15 +122,14 @@ class CardWhereabouts:
     last_seen_at: datetime
 
     @property
-    def summary(self) -> str:
+    def place(self) -> str:
+        """"Vodafone, United Kingdom"; the MCC/MNC when the network is not in the table;
+        "" when the network did not say."""
         if self.network is None:
-            return str(_("not connected")) if not self.connected else str(_("connected"))
-        where = self.network.operator
+            return ""
         if self.network.country:
-            where = f"{where}, {self.network.country}"
-        if self.connected:
-            return str(_("connected via %(network)s") % {"network": where})
-        return str(_("last connected via %(network)s") % {"network": where})
+            return f"{self.network.operator}, {self.network.country}"
+        return self.network.operator
 
 
 def card_whereabouts(*, card: Card) -> CardWhereabouts | None:

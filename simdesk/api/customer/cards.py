@@ -19,6 +19,7 @@ from simdesk.cards.selectors import (
 )
 from simdesk.cards.services.claim import card_claim
 from simdesk.core.clock import utcnow
+from simdesk.radius.selectors import card_whereabouts
 
 from ..auth import customer_auth
 from ..errors import problem_responses
@@ -60,9 +61,21 @@ class CardOut(Schema):
     claimed_at: datetime | None
 
 
+class NetworkOut(Schema):
+    connected: bool = Field(description="False once the card's last session ended.")
+    mcc_mnc: str = Field(description="The visited network's MCC and MNC, e.g. 23415.")
+    operator: str = Field(description="The network's name, or its MCC/MNC when unknown.")
+    country_code: str = Field(description="ISO 3166 code; empty when unknown.")
+    country: str = Field(description="The country in the caller's language.")
+    last_seen_at: datetime
+
+
 class CardDetailOut(CardOut):
     msisdn: str
     balance: BalanceOut
+    network: NetworkOut | None = Field(
+        description="Where the mobile network last saw the card (RADIUS accounting); "
+                    "null until it reports the card.")
 
 
 class CardPeriodOut(Schema):
@@ -126,8 +139,21 @@ def _balance_out(card: Card, now: datetime) -> dict:
     }
 
 
+def _network_out(card: Card) -> dict | None:
+    seen = card_whereabouts(card=card)
+    if seen is None:
+        return None
+    network = seen.network
+    return {"connected": seen.connected, "last_seen_at": seen.last_seen_at,
+            "mcc_mnc": network.code if network else "",
+            "operator": network.operator if network else "",
+            "country_code": network.country_code if network else "",
+            "country": network.country if network else ""}
+
+
 def _detail_out(card: Card, now: datetime) -> dict:
-    return {**_card_out(card), "msisdn": card.msisdn, "balance": _balance_out(card, now)}
+    return {**_card_out(card), "msisdn": card.msisdn, "balance": _balance_out(card, now),
+            "network": _network_out(card)}
 
 
 def _period_out(period: Period) -> dict:
@@ -165,7 +191,8 @@ def cards_claim(request, payload: ClaimIn):
             auth=customer_auth, tags=TAGS,
             summary="One card with its balance")
 def cards_detail(request, card_id: str):
-    card = card_get_for_customer(customer=request.auth, card_public_id=card_id)
+    card = card_get_for_customer(customer=request.auth, card_public_id=card_id,
+                                 with_balance=True)
     return _detail_out(card, utcnow())
 
 
@@ -198,5 +225,6 @@ def cards_usage(request, card_id: str, params: Query[UsageParams]):
             description="Exact up to `usage_updated_at`, the last time the network reported "
                         "usage.")
 def cards_balance(request, card_id: str):
-    card = card_get_for_customer(customer=request.auth, card_public_id=card_id)
+    card = card_get_for_customer(customer=request.auth, card_public_id=card_id,
+                                 with_balance=True)
     return _balance_out(card, utcnow())
