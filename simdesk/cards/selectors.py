@@ -13,8 +13,20 @@ from simdesk.core.errors import NotFound
 from .models import Card, CardState, LedgerEntry, LedgerKind, Period, PeriodState
 
 
-def card_get_for_customer(*, customer, card_public_id: str | uuid.UUID) -> Card:
-    """The customer's own card; any other card, or a malformed id, is NotFound."""
+OPEN_PERIODS = "open_periods"
+
+
+def _open_periods_query() -> QuerySet[Period]:
+    return Period.objects.filter(state__in=(PeriodState.ACTIVE, PeriodState.QUEUED)).order_by(
+        "created_at", "id")
+
+
+def card_get_for_customer(*, customer, card_public_id: str | uuid.UUID,
+                          with_balance: bool = False) -> Card:
+    """The customer's own card; any other card, or a malformed id, is NotFound.
+
+    ``with_balance`` also loads what ``card_balance`` needs, in the same query when the
+    card has an open period (the balance endpoint's hot path: one query, not two)."""
     try:
         key = card_public_id if isinstance(card_public_id, uuid.UUID) else uuid.UUID(
             str(card_public_id))
@@ -22,18 +34,22 @@ def card_get_for_customer(*, customer, card_public_id: str | uuid.UUID) -> Card:
         key = None
     card = None
     if key is not None and customer is not None and customer.pk is not None:
-        card = Card.objects.filter(public_id=key, owner=customer).first()
+        if with_balance:
+            # The open periods with their card joined in: ownership is in the same WHERE.
+            periods = list(_open_periods_query().select_related("card")
+                           .filter(card__public_id=key, card__owner=customer))
+            if periods:
+                card = periods[0].card
+                for period in periods:
+                    period.card = card
+                setattr(card, OPEN_PERIODS, periods)
+        if card is None:
+            card = Card.objects.filter(public_id=key, owner=customer).first()
+            if card is not None and with_balance:
+                setattr(card, OPEN_PERIODS, [])
     if card is None:
         raise NotFound(_("We could not find this card in your account."))
     return card
-
-
-OPEN_PERIODS = "open_periods"
-
-
-def _open_periods_query() -> QuerySet[Period]:
-    return Period.objects.filter(state__in=(PeriodState.ACTIVE, PeriodState.QUEUED)).order_by(
-        "created_at", "id")
 
 
 def cards_for_customer(*, customer, with_balances: bool = False) -> QuerySet[Card]:

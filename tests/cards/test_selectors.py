@@ -54,6 +54,39 @@ def test_the_balance_adds_active_periods_and_shows_what_is_queued(card, make_pla
     assert not balance.unlimited and balance.has_data
 
 
+def test_the_card_with_its_balance_is_one_query_and_the_same_balance(
+        card, make_plan, now, django_assert_num_queries):
+    period_create(card=card, plan=make_plan(data_bytes=GB, days=30), source="a", now=now)
+    period_create(card=card, plan=make_plan(data_bytes=3 * GB, days=7), source="b", now=now)
+    card_debit_usage(card=card, bytes=250 * MB, reference="u1", at=now, now=now)
+
+    with django_assert_num_queries(1):
+        loaded = card_get_for_customer(customer=card.owner, card_public_id=card.public_id,
+                                       with_balance=True)
+        balance = card_balance(card=loaded, now=now)
+
+    card.refresh_from_db()
+    assert loaded == card and loaded.usage_updated_at == now
+    assert balance == card_balance(card=card, now=now)
+    assert (balance.remaining_bytes, balance.queued_count) == (750 * MB, 1)
+
+
+def test_the_card_with_its_balance_is_found_with_nothing_open(card, now):
+    loaded = card_get_for_customer(customer=card.owner, card_public_id=card.public_id,
+                                   with_balance=True)
+    balance = card_balance(card=loaded, now=now)
+    assert loaded == card and balance.remaining_bytes == 0 and balance.next_queued is None
+
+
+def test_the_card_with_its_balance_hides_another_customers_card(alice, make_user, make_card,
+                                                                 make_plan, now):
+    bob_card = make_card(owner=make_user("bob@example.com"))
+    period_create(card=bob_card, plan=make_plan(data_bytes=GB), source="a", now=now)
+    with pytest.raises(NotFound):
+        card_get_for_customer(customer=alice, card_public_id=bob_card.public_id,
+                              with_balance=True)
+
+
 def test_the_balance_leaves_out_a_period_that_ended_before_the_sweep_ran(card, make_plan, now):
     period_create(card=card, plan=make_plan(data_bytes=GB, days=1), source="a", now=now)
     balance = card_balance(card=card, now=now + timedelta(days=1, seconds=1))
