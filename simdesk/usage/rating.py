@@ -2,15 +2,27 @@
 
 One transaction per chunk of records (``CHUNK``):
 
-1. lock the chunk's cards, in card id order (so concurrent callers queue instead of
-   deadlocking, and ``card_debit_usage`` on the same cards waits its turn);
-2. insert a ``RatedRecord`` per record, in record id order, skipping the ones already
-   there (``ON CONFLICT DO NOTHING RETURNING``): what comes back is new, the rest are
-   duplicates — decided by the database, so concurrent callers agree;
-3. apply the new records per card with the exact per-record logic of
-   ``card_debit_usage``;
-4. queue what follows (network request, alert check, renewal, integration event)
-   to run after commit.
+1. lock the chunk's cards in card id order, so concurrent callers queue instead of
+   deadlocking, and ``card_debit_usage`` on the same cards waits its turn;
+2. stage the records in a temporary table (COPY on PostgreSQL, executemany on SQLite);
+3. claim them: insert one ``RatedRecord`` per record, in record id order, skipping
+   the ones already there (``ON CONFLICT DO NOTHING RETURNING``). What comes back is
+   new and stays staged; the rest are duplicates. The database decides, so
+   concurrent callers agree;
+4. the common case, set-based: a card whose only active period is started, limited,
+   ends after the usage and now, and keeps data left after all of the card's new
+   usage. Nothing happens to it but a debit, so its ledger rows are inserted in one
+   statement (``balance_after`` a running sum in record order), its period and card
+   updated in one statement each;
+5. every other card (a period runs out or starts, overage, several periods,
+   unlimited with fair use, a late record after an end) goes through the exact
+   per-record logic of ``card_debit_usage``, under the card lock taken in 1;
+6. what follows is queued to run after commit: a disconnect request when a card
+   ran out, the alert check and a renewal run for cards that crossed one of their
+   thresholds.
+
+Both ways write the same ledger rows in the same order (records of a card by time,
+then record id), so ``simdesk check-ledger`` cannot tell them apart.
 """
 
 import logging
@@ -19,54 +31,74 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from simdesk.cards.models import Card, NetworkActionKind, Period, PeriodState
+from simdesk.cards.models import Card, CardState, LedgerEntry, NetworkActionKind, Period
+from simdesk.cards.models import PeriodState as PS
 from simdesk.cards.services import card_debit_usage
 
 from .models import RatedRecord, usage_reference
+from .services import MAX_RECORD_BYTES, MAX_RECORD_ID_LENGTH, RatingResult, usage_record_problem
 
 logger = logging.getLogger(__name__)
 
-# Records per transaction: large enough that a commit is rare, small enough that a
-# transaction holds its card locks for well under a second.
+# Records per transaction: large enough that commits are rare, small enough that a
+# transaction holds its card locks for a fraction of a second.
 CHUNK = 10_000
+
+STAGE = "usage_stage"
+FAST = "usage_fast"
+
+
+@dataclass
+class _Change:
+    """A limited period's balance before and after the chunk, for threshold checks."""
+
+    card_id: int
+    total: int
+    before: int
+    after: int
 
 
 @dataclass
 class _Effects:
-    """What the rated records did to a card, for the work that follows the commit."""
-
-    ran_out_reference: str = ""  # the record after which the card had no data left
-    exhausted: list[Period] = field(default_factory=list)
-    crossed: bool = False  # the used share of a limited period moved: check alerts/renewal
+    changes: list[_Change] = field(default_factory=list)
+    # card id -> reference of the record after which the card had no data left
+    ran_out: dict[int, str] = field(default_factory=dict)
 
 
-def rate_batch(records: Sequence, *, source: str, now: datetime):
-    from .services import RatingResult, usage_record_problem
-
+def rate_batch(records: Sequence, *, source: str, now: datetime,
+               chunk: int | None = None) -> RatingResult:
+    chunk = chunk or CHUNK
     result = RatingResult()
     seen: set[str] = set()
     good = []
     for record in records:
-        problem = usage_record_problem(record)
-        if problem:
-            result.rejected.append((str(record.record_id or ""), problem))
-            continue
-        if record.record_id in seen:
+        record_id = record.record_id
+        # The usual record passes these inline checks; anything odd gets the full
+        # check, which names the problem.
+        up, down = record.bytes_up, record.bytes_down
+        if not (type(record_id) is str and 0 < len(record_id) <= MAX_RECORD_ID_LENGTH
+                and type(up) is int and type(down) is int and up >= 0 and down >= 0
+                and up + down <= MAX_RECORD_BYTES and record.ended_at.tzinfo is not None
+                and record.started_at.tzinfo is not None
+                and record.started_at <= record.ended_at and record_id.strip()):
+            problem = usage_record_problem(record)
+            if problem:
+                result.rejected.append((str(record_id or ""), problem))
+                continue
+        if record_id in seen:
             result.duplicates += 1
             continue
-        seen.add(record.record_id)
+        seen.add(record_id)
         good.append(record)
-    for start in range(0, len(good), CHUNK):
-        result.add(_rate_chunk(good[start:start + CHUNK], source=source, now=now))
+    for start in range(0, len(good), chunk):
+        result.add(_rate_chunk(good[start:start + chunk], source=source, now=now))
     return result
 
 
-def _rate_chunk(records: list, *, source: str, now: datetime):
-    from .services import RatingResult
-
+def _rate_chunk(records: list, *, source: str, now: datetime) -> RatingResult:
     result = RatingResult()
     card_ids = sorted({r.card_id for r in records})
     with transaction.atomic():
@@ -78,108 +110,276 @@ def _rate_chunk(records: list, *, source: str, now: datetime):
                 known.append(record)
             else:
                 result.rejected.append((record.record_id, _("No card has this id.")))
-        new = _claim(known, source=source, now=now)
-        result.duplicates += len(known) - len(new)
-        by_card: dict[int, list] = defaultdict(list)
-        for record in new:
-            by_card[record.card_id].append(record)
-        effects: dict[int, _Effects] = {}
-        for card_id in sorted(by_card):
-            rows = sorted(by_card[card_id], key=lambda r: (min(r.ended_at, now), r.record_id))
-            applied, effect = _apply_exact(card_id, rows, source=source, now=now)
-            result.applied += applied
-            result.duplicates += len(rows) - applied
-            effects[card_id] = effect
-        _follow_up(effects, source=source, now=now, result=result)
+        if not known:
+            return result
+        with connection.cursor() as cursor:
+            _stage(cursor, known, now=now)
+            duplicates = _claim(cursor, source=source, now=now)
+            result.duplicates += duplicates
+            result.applied += len(known) - duplicates
+            effects = _Effects()
+            try:
+                with transaction.atomic():
+                    _apply_fast(cursor, source=source, now=now, effects=effects)
+            except IntegrityError:
+                # A reference of this batch was given to card_debit_usage directly
+                # before; the exact path recognises it and counts it a duplicate.
+                logger.info("usage from %s: a reference was applied before; rating the "
+                            "chunk record by record", source)
+                effects = _Effects()
+                cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
+            slow = _slow_records(cursor)
+        if slow:
+            by_id = {r.record_id: r for r in known}
+            replayed = _apply_exact([by_id[i] for i in slow], source=source, now=now,
+                                    effects=effects)
+            result.applied -= replayed
+            result.duplicates += replayed
+        _follow_up(effects, now=now, result=result)
     return result
 
 
-def _claim(records: list, *, source: str, now: datetime) -> list:
-    """Insert the records' RatedRecord rows; return the records that were new."""
-    if not records:
-        return []
+# --- 2, 3: stage and claim ---------------------------------------------------------------
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _stage(cursor, records: list, *, now: datetime) -> None:
+    """The chunk's records (card known, not repeated) in a temporary table, emptied first."""
+    if _is_postgres():
+        # ON COMMIT DELETE ROWS: nothing is left behind for the connection's next user.
+        cursor.execute(f"""
+            CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
+                record_id text NOT NULL, card_id bigint NOT NULL, bytes_up bigint NOT NULL,
+                bytes_down bigint NOT NULL, started_at timestamptz NOT NULL,
+                ended_at timestamptz NOT NULL, at timestamptz NOT NULL) ON COMMIT DELETE ROWS""")
+        cursor.execute(f"""
+            CREATE TEMP TABLE IF NOT EXISTS {FAST} (
+                card_id bigint PRIMARY KEY, period_id bigint NOT NULL, total bigint NOT NULL,
+                remaining bigint NOT NULL, bytes bigint NOT NULL, max_at timestamptz NOT NULL
+            ) ON COMMIT DELETE ROWS""")
+        cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
+        cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
+        with cursor.copy(f"COPY {STAGE} (record_id, card_id, bytes_up, bytes_down, "
+                         f"started_at, ended_at, at) FROM STDIN") as copy:
+            write = copy.write_row
+            for r in records:
+                ended = r.ended_at
+                # A network clock ahead of ours must not start periods in the future.
+                write((r.record_id, r.card_id, r.bytes_up, r.bytes_down, r.started_at, ended,
+                       ended if ended <= now else now))
+        return
+    cursor.execute(f"""
+        CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
+            record_id text NOT NULL, card_id integer NOT NULL, bytes_up integer NOT NULL,
+            bytes_down integer NOT NULL, started_at text NOT NULL, ended_at text NOT NULL,
+            at text NOT NULL)""")
+    cursor.execute(f"""
+        CREATE TEMP TABLE IF NOT EXISTS {FAST} (
+            card_id integer PRIMARY KEY, period_id integer NOT NULL, total integer NOT NULL,
+            remaining integer NOT NULL, bytes integer NOT NULL, max_at text NOT NULL)""")
+    cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
+    cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
+    adapt = connection.ops.adapt_datetimefield_value
+    now_text = adapt(now)
+    rows = []
+    for r in records:
+        ended = adapt(r.ended_at)
+        rows.append((r.record_id, r.card_id, r.bytes_up, r.bytes_down, adapt(r.started_at),
+                     ended, ended if r.ended_at <= now else now_text))
+    cursor.executemany(f"INSERT INTO {STAGE} VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+                       rows)
+
+
+def _claim(cursor, *, source: str, now: datetime) -> int:
+    """Insert a RatedRecord per staged record; unstage (and count) the ones seen before."""
     table = RatedRecord._meta.db_table
-    ordered = sorted(records, key=lambda r: r.record_id)
-    by_id = {r.record_id: r for r in ordered}
-    new_ids: set[str] = set()
-    step = 3000  # SQLite allows 32,766 parameters in one statement
-    with connection.cursor() as cursor:
-        for start in range(0, len(ordered), step):
-            part = ordered[start:start + step]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(part))
-            params = []
-            for r in part:
-                params += [source, r.record_id, r.card_id, r.bytes_up, r.bytes_down,
-                           r.started_at, r.ended_at, now]
-            sql = (f"INSERT INTO {table} (source, record_id, card_id, bytes_up, "  # noqa: S608
-                   f"bytes_down, started_at, ended_at, rated_at) VALUES {values} "
-                   f"ON CONFLICT (source, record_id) DO NOTHING RETURNING record_id")
-            cursor.execute(sql, params)
-            new_ids.update(row[0] for row in cursor.fetchall())
-    return [by_id[i] for i in sorted(new_ids)]
+    if _is_postgres():
+        # In record id order, so two callers claiming overlapping records wait on
+        # each other in one order and never deadlock.
+        cursor.execute(f"""
+            WITH claimed AS (
+                INSERT INTO {table} (source, record_id, card_id, bytes_up, bytes_down,
+                                     started_at, ended_at, rated_at)
+                SELECT %s, record_id, card_id, bytes_up, bytes_down, started_at, ended_at, %s
+                FROM {STAGE} ORDER BY record_id
+                ON CONFLICT (source, record_id) DO NOTHING RETURNING record_id)
+            DELETE FROM {STAGE} s
+            WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.record_id = s.record_id)
+            """, [source, now])  # noqa: S608
+        return cursor.rowcount
+    # SQLite: the transaction holds the database's write lock from BEGIN IMMEDIATE,
+    # so what is not there now cannot be written by anyone else before we commit.
+    cursor.execute(f"""
+        DELETE FROM {STAGE} WHERE EXISTS (
+            SELECT 1 FROM {table} r WHERE r.source = %s AND r.record_id = {STAGE}.record_id)
+        """, [source])  # noqa: S608
+    duplicates = cursor.rowcount
+    cursor.execute(f"""
+        INSERT INTO {table} (source, record_id, card_id, bytes_up, bytes_down, started_at,
+                             ended_at, rated_at)
+        SELECT %s, record_id, card_id, bytes_up, bytes_down, started_at, ended_at, %s
+        FROM {STAGE} WHERE true
+        """, [source, connection.ops.adapt_datetimefield_value(now)])  # noqa: S608
+    return duplicates
 
 
-def _limited_shares(card_id: int) -> dict[int, tuple[int, int]]:
+# --- 4: the set-based common case ---------------------------------------------------------
+
+def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> None:
+    period = Period._meta.db_table
+    card = Card._meta.db_table
+    ledger = LedgerEntry._meta.db_table
+    now_value = now if _is_postgres() else connection.ops.adapt_datetimefield_value(now)
+    # Cards whose only active period simply takes all of their new usage.
+    cursor.execute(f"""
+        INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
+        SELECT a.card_id, p.id, p.total_bytes, p.remaining_bytes, a.bytes, a.max_at
+        FROM (SELECT card_id, SUM(bytes_up + bytes_down) AS bytes, MAX(at) AS max_at
+              FROM {STAGE} GROUP BY card_id) a
+        JOIN {card} c ON c.id = a.card_id
+        JOIN {period} p ON p.card_id = a.card_id AND p.state = %s
+        WHERE c.state = %s AND NOT p.unlimited AND p.ends_at IS NOT NULL
+          AND p.ends_at > a.max_at AND p.ends_at > %s AND p.remaining_bytes > a.bytes
+          AND NOT EXISTS (SELECT 1 FROM {period} q
+                          WHERE q.card_id = a.card_id AND q.state = %s AND q.id <> p.id)
+        """, [PS.ACTIVE, CardState.ACTIVE, now_value, PS.ACTIVE])  # noqa: S608
+    if not cursor.rowcount:
+        return
+    # One ledger row per record with bytes, in the order card_debit_usage would write
+    # them; the running sum gives each row's balance after it.
+    cursor.execute(f"""
+        INSERT INTO {ledger} (card_id, period_id, kind, bytes, balance_after, reference, seq,
+                              at, created_at, note)
+        SELECT s.card_id, f.period_id, %s, -(s.bytes_up + s.bytes_down),
+               f.remaining - SUM(s.bytes_up + s.bytes_down) OVER (
+                   PARTITION BY s.card_id ORDER BY s.at, s.record_id ROWS UNBOUNDED PRECEDING),
+               %s || s.record_id, 0, s.at, %s, ''
+        FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
+        WHERE s.bytes_up + s.bytes_down > 0
+        ORDER BY s.card_id, s.at, s.record_id
+        """, ["debit_usage", usage_reference(source, ""), now_value])  # noqa: S608
+    cursor.execute(f"""
+        UPDATE {period} SET remaining_bytes = remaining_bytes - f.bytes,
+                            used_bytes = used_bytes + f.bytes, updated_at = %s
+        FROM {FAST} f WHERE {period}.id = f.period_id AND f.bytes > 0
+        """, [now_value])  # noqa: S608
+    cursor.execute(f"""
+        UPDATE {card} SET usage_updated_at = f.max_at, updated_at = %s
+        FROM {FAST} f WHERE {card}.id = f.card_id
+          AND ({card}.usage_updated_at IS NULL OR {card}.usage_updated_at < f.max_at)
+        """, [now_value])  # noqa: S608
+    # Only cards whose whole percent used moved can have crossed a threshold.
+    cursor.execute(f"""
+        SELECT card_id, total, remaining, bytes FROM {FAST}
+        WHERE total > 0 AND (total - remaining) * 100 / total
+                            <> (total - remaining + bytes) * 100 / total
+        """)  # noqa: S608
+    effects.changes.extend(_Change(card_id, total, remaining, remaining - used)
+                           for card_id, total, remaining, used in cursor.fetchall())
+
+
+def _slow_records(cursor) -> list[str]:
+    """Staged (new) records of the cards the set-based step did not take."""
+    cursor.execute(f"""
+        SELECT record_id FROM {STAGE} s
+        WHERE NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.card_id = s.card_id)
+        """)  # noqa: S608
+    return [row[0] for row in cursor.fetchall()]
+
+
+# --- 5: the exact path -------------------------------------------------------------------
+
+def _apply_exact(records: list, *, source: str, now: datetime, effects: _Effects) -> int:
+    """``card_debit_usage`` for each record, card by card in id order, each card's
+    records by time then record id. Returns how many it found applied before."""
+    by_card: dict[int, list] = defaultdict(list)
+    for record in records:
+        by_card[record.card_id].append(record)
+    replayed = 0
+    for card_id in sorted(by_card):
+        rows = sorted(by_card[card_id],
+                      key=lambda r: (r.ended_at if r.ended_at <= now else now, r.record_id))
+        card = Card.objects.get(pk=card_id)
+        before = _limited_balances(card_id)
+        for record in rows:
+            debit = card_debit_usage(card=card, bytes=record.bytes,
+                                     reference=usage_reference(source, record.record_id),
+                                     at=record.ended_at, now=now)
+            # Not applied yet nonzero: the reference was given to card_debit_usage
+            # directly before, so it counted then.
+            if not debit.applied and record.bytes:
+                replayed += 1
+            if (debit.ran_out and (debit.exhausted or debit.overage_bytes)
+                    and card_id not in effects.ran_out):
+                effects.ran_out[card_id] = debit.reference
+        after = dict(Period.objects.filter(pk__in=list(before))
+                     .values_list("pk", "remaining_bytes"))
+        for pk, (total, remaining) in before.items():
+            if total and after.get(pk, remaining) != remaining:
+                effects.changes.append(_Change(card_id, total, remaining, after[pk]))
+    return replayed
+
+
+def _limited_balances(card_id: int) -> dict[int, tuple[int, int]]:
     return {pk: (total, remaining) for pk, total, remaining in
-            Period.objects.filter(card_id=card_id, state=PeriodState.ACTIVE, unlimited=False)
+            Period.objects.filter(card_id=card_id, state=PS.ACTIVE, unlimited=False)
             .values_list("pk", "total_bytes", "remaining_bytes")}
 
 
-def _apply_exact(card_id: int, records: list, *, source: str, now: datetime):
-    """``card_debit_usage`` for each record of one (locked) card, in order."""
-    card = Card.objects.get(pk=card_id)
-    before = _limited_shares(card_id)
-    effect = _Effects()
-    applied = 0
-    for record in records:
-        debit = card_debit_usage(card=card, bytes=record.bytes,
-                                 reference=usage_reference(source, record.record_id),
-                                 at=record.ended_at, now=now)
-        # Not applied: a zero-byte record (nothing to apply, but it was rated) or a
-        # reference ``card_debit_usage`` had been given directly before (a duplicate).
-        if debit.applied or record.bytes == 0:
-            applied += 1
-        effect.exhausted.extend(debit.exhausted)
-        if debit.ran_out and (debit.exhausted or debit.overage_bytes) \
-                and not effect.ran_out_reference:
-            effect.ran_out_reference = debit.reference
-    after = Period.objects.filter(pk__in=list(before)).values_list("pk", "total_bytes",
-                                                                     "remaining_bytes")
-    for pk, total, remaining in after:
-        old_total, old_remaining = before[pk]
-        if total and old_total and _percent(old_total, old_remaining) != _percent(total,
-                                                                                  remaining):
-            effect.crossed = True
-    if effect.exhausted:
-        effect.crossed = True
-    return applied, effect
+# --- 6: what follows ---------------------------------------------------------------------
+
+def _crossed(total: int, before: int, after: int, thresholds) -> bool:
+    """Some percent-used threshold ``t`` with used·100 < t·total before, ≥ after."""
+    used_before, used_after = (total - before) * 100, (total - after) * 100
+    return any(used_before < t * total <= used_after for t in thresholds)
 
 
-def _percent(total: int, remaining: int) -> int:
-    return (total - remaining) * 100 // total
-
-
-def _follow_up(effects: dict[int, "_Effects"], *, source: str, now: datetime, result) -> None:
+def _follow_up(effects: _Effects, *, now: datetime, result) -> None:
     """Queue what the rated usage calls for; everything runs only if the chunk commits."""
     from simdesk.cards.network.services import network_request
+    from simdesk.notifications.models import DEFAULT_USAGE_THRESHOLDS, NotificationPreferences
+    from simdesk.renewals.models import RenewalSettings
     from simdesk.renewals.tasks import renewal_run
 
     from .tasks import card_alerts_check
 
-    out = [card_id for card_id, e in effects.items() if e.ran_out_reference]
-    if out:
-        for card in Card.objects.filter(pk__in=out).order_by("pk"):
-            reference = effects[card.pk].ran_out_reference
+    if effects.ran_out:
+        for card in Card.objects.filter(pk__in=list(effects.ran_out)).order_by("pk"):
+            reference = effects.ran_out[card.pk]
             # One request per cause: the record after which the card had nothing left.
             network_request(card=card, action=NetworkActionKind.DISCONNECT,
                             reason="out of data", now=now, dedupe_key=f"{reference}:out-of-data")
             result.exhausted_card_ids.add(card.pk)
-    crossed = sorted(card_id for card_id, e in effects.items() if e.crossed)
+    if not effects.changes:
+        return
+    card_ids = {c.card_id for c in effects.changes}
+    owners = dict(Card.objects.filter(pk__in=card_ids, owner__isnull=False)
+                  .values_list("pk", "owner_id"))
+    prefs = {user_id: (alerts, thresholds) for user_id, alerts, thresholds in
+             NotificationPreferences.objects.filter(user_id__in=set(owners.values()))
+             .values_list("user_id", "alerts", "usage_thresholds")}
+    low_data = dict(RenewalSettings.objects.filter(card_id__in=card_ids, enabled=True,
+                                                   trigger_low_data_percent__isnull=False)
+                    .values_list("card_id", "trigger_low_data_percent"))
+    alert, renew = set(), set()
+    for c in effects.changes:
+        if c.card_id in owners:
+            alerts_on, thresholds = prefs.get(owners[c.card_id],
+                                              (True, DEFAULT_USAGE_THRESHOLDS))
+            if alerts_on and _crossed(c.total, c.before, c.after, thresholds):
+                alert.add(c.card_id)
+        percent = low_data.get(c.card_id)
+        # Low data: remaining·100 ≤ percent·total, i.e. used share ≥ 100 − percent.
+        if percent is not None and _crossed(c.total, c.before, c.after, [100 - percent]):
+            renew.add(c.card_id)
 
     def enqueue():
-        for card_id in crossed:
+        for card_id in sorted(alert):
             card_alerts_check.enqueue(card_id=card_id)
+        for card_id in sorted(renew):
             renewal_run.enqueue(card_id=card_id)
 
-    if crossed:
+    if alert or renew:
         transaction.on_commit(enqueue)

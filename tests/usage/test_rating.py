@@ -120,3 +120,23 @@ def test_it_gives_the_same_ledger_as_card_debit_usage(make_card, make_plan, alic
         ))
     assert outcomes[0] == outcomes[1]
     assert list(ledger_violations()) == []
+
+
+def test_the_common_case_costs_a_fixed_number_of_queries(make_card, make_plan, alice, now,
+                                                         django_assert_max_num_queries):
+    """Cards whose period simply has the data are rated set-based, not record by record."""
+    plan = make_plan(data_bytes=10_000 * MB)
+    cards = [make_card(owner=alice) for _ in range(5)]
+    for n, card in enumerate(cards):
+        period_create(card=card, plan=plan, source=f"o{n}", now=now)
+    at = now + timedelta(hours=1)
+    batch = [rec(f"r{n}", cards[n % 5], 1, at - timedelta(seconds=n)) for n in range(500)]
+    with django_assert_max_num_queries(25):
+        result = usage_rate(batch, source="gw1", now=at)
+    assert result.applied == 500
+    for n, card in enumerate(cards):
+        card.refresh_from_db()
+        period = card.periods.get()
+        assert (period.remaining_bytes, period.used_bytes) == (9_900 * MB, 100 * MB)
+        assert card.usage_updated_at == at - timedelta(seconds=n)  # its latest record
+    assert list(ledger_violations()) == []
