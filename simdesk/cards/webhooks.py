@@ -17,13 +17,17 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def card_payload(card: Card) -> dict:
+def card_ref(card: Card) -> dict:
+    """Which card, and whose: what every card and period event carries."""
     return {
         "card": str(card.public_id),
         "iccid": card.iccid,
-        "state": card.state,
         "customer": str(card.owner.public_id) if card.owner_id else None,
     }
+
+
+def card_payload(card: Card) -> dict:
+    return {**card_ref(card), "card_state": card.state}
 
 
 def period_payload(period: Period, card: Card) -> dict:
@@ -39,7 +43,7 @@ def period_payload(period: Period, card: Card) -> dict:
         "starts_at": _iso(period.starts_at),
         "ends_at": _iso(period.ends_at),
         "closed_at": _iso(period.closed_at),
-        **card_payload(card),
+        **card_ref(card),
     }
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from simdesk.cards.webhooks import card_payload
+from simdesk.cards.webhooks import card_ref
 from simdesk.integrations.models import EventType
 from simdesk.integrations.services import event_emit, event_wanted
 
@@ -22,7 +22,7 @@ def renewal_failed_emit(*, attempt: RenewalAttempt, plan, currency: str, amount_
         now=now,
         data={
             "renewal": str(attempt.public_id),
-            **card_payload(attempt.card),
+            **card_ref(attempt.card),
             "plan": plan.code,
             "currency": currency,
             "amount_minor": int(amount_minor),
