@@ -39,6 +39,7 @@ RESULT renewals_per_s=… peak_rss_mb=… duplicates=0 cards=… baseline_per_s=
 import argparse
 import gc
 import os
+import queue
 import resource
 import secrets
 import shutil
@@ -238,7 +239,15 @@ def bench(n: int, workers: int) -> dict:
     procs = [context.Process(target=worker, args=(i, workers, report)) for i in range(workers)]
     for proc in procs:
         proc.start()
-    results = sorted(report.get() for _ in procs)
+    results = []
+    while len(results) < workers:
+        try:
+            results.append(report.get(timeout=5))
+        except queue.Empty:
+            dead = [proc.exitcode for proc in procs if proc.exitcode not in (None, 0)]
+            if dead:
+                sys.exit(f"a renewal worker died (exit codes {dead}); see above")
+    results.sort()
     for proc in procs:
         proc.join()
     renew_s = time.perf_counter() - t0
