@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from simdesk.core.errors import ServiceError
+from simdesk.core.errors import Conflict, ServiceError
 
 from .models import (
     FALLBACK_LANGUAGE,
@@ -21,10 +21,24 @@ from .models import (
 )
 
 
-def _raise_as_service_error(error: ValidationError, *, what: str) -> None:
-    messages = "; ".join(f"{field}: {' '.join(msgs)}" if field != "__all__" else " ".join(msgs)
-                         for field, msgs in error.message_dict.items())
-    raise ServiceError(f"{what}: {messages}", code="invalid_catalog_entry") from error
+def _raise_as_service_error(error: ValidationError, *, what: str, prefix: str = "",
+                            field: str | None = None) -> None:
+    """A ServiceError whose ``errors`` name each invalid field (``prefix`` + its name, or
+    ``field`` for all of them)."""
+    messages = "; ".join(f"{name}: {' '.join(msgs)}" if name != "__all__" else " ".join(msgs)
+                         for name, msgs in error.message_dict.items())
+    refused = ServiceError(f"{what}: {messages}", code="invalid_catalog_entry")
+    refused.errors = [
+        {"field": field or (prefix + name if name != "__all__" else prefix.rstrip(".") or what),
+         "message": " ".join(msgs)}
+        for name, msgs in error.message_dict.items()]
+    raise refused from error
+
+
+def _refuse(message: str, *, field: str) -> None:
+    refused = ServiceError(message, code="invalid_catalog_entry")
+    refused.errors = [{"field": field, "message": message}]
+    raise refused
 
 
 def region_upsert(*, code: str, countries: Iterable[str], names: Mapping[str, str],
@@ -69,51 +83,59 @@ def plan_upsert(
     """
     countries = sorted({c.strip().upper() for c in countries})
     if FALLBACK_LANGUAGE not in translations:
-        raise ServiceError(_("%(code)s: a plan needs a name in English.") % {"code": code},
-                           code="invalid_catalog_entry")
+        _refuse(_("%(code)s: a plan needs a name in English.") % {"code": code},
+                field="translations")
     if not prices:
-        raise ServiceError(_("%(code)s: a plan needs at least one price.") % {"code": code},
-                           code="invalid_catalog_entry")
+        _refuse(_("%(code)s: a plan needs at least one price.") % {"code": code},
+                field="prices")
     if terms.get("region") is None and not countries:
-        raise ServiceError(
-            _("%(code)s: a plan needs a region or at least one country.") % {"code": code},
-            code="invalid_catalog_entry",
-        )
-    with transaction.atomic():
-        plan = Plan.objects.filter(code=code).first() or Plan(code=code)
-        for field, value in terms.items():
-            setattr(plan, field, value)
-        try:
-            plan.full_clean()
-        except ValidationError as error:
-            _raise_as_service_error(error, what=code)
-        plan.save()
-
-        for language, (name, description) in translations.items():
-            PlanTranslation.objects.update_or_create(
-                plan=plan, language=language, defaults={"name": name, "description": description}
-            )
-        plan.translations.exclude(language__in=list(translations)).delete()
-
-        for currency, amount_minor in prices.items():
-            price = PlanPrice(plan=plan, currency=currency, amount_minor=amount_minor)
+        _refuse(_("%(code)s: a plan needs a region or at least one country.") % {"code": code},
+                field="countries")
+    try:
+        with transaction.atomic():
+            plan = Plan.objects.filter(code=code).first() or Plan(code=code)
+            for field, value in terms.items():
+                setattr(plan, field, value)
             try:
-                price.full_clean(exclude=["plan"], validate_unique=False)
+                plan.full_clean()
             except ValidationError as error:
                 _raise_as_service_error(error, what=code)
-            PlanPrice.objects.update_or_create(
-                plan=plan, currency=price.currency, defaults={"amount_minor": amount_minor}
-            )
-        plan.prices.exclude(currency__in=[c.upper() for c in prices]).delete()
+            plan.save()
 
-        for country in countries:
-            row = PlanCountry(plan=plan, country=country)
-            try:
-                row.full_clean(exclude=["plan"], validate_unique=False)
-            except ValidationError as error:
-                _raise_as_service_error(error, what=code)
-            PlanCountry.objects.get_or_create(plan=plan, country=country)
-        plan.countries.exclude(country__in=countries).delete()
+            for language, (name, description) in translations.items():
+                row = PlanTranslation(plan=plan, language=language, name=name,
+                                      description=description)
+                try:
+                    row.full_clean(exclude=["plan"], validate_unique=False)
+                except ValidationError as error:
+                    _raise_as_service_error(error, what=code, prefix=f"translations.{language}.")
+                PlanTranslation.objects.update_or_create(
+                    plan=plan, language=language,
+                    defaults={"name": name, "description": description})
+            plan.translations.exclude(language__in=list(translations)).delete()
+
+            for currency, amount_minor in prices.items():
+                price = PlanPrice(plan=plan, currency=currency, amount_minor=amount_minor)
+                try:
+                    price.full_clean(exclude=["plan"], validate_unique=False)
+                except ValidationError as error:
+                    _raise_as_service_error(error, what=code, prefix=f"prices.{currency}.")
+                PlanPrice.objects.update_or_create(
+                    plan=plan, currency=price.currency, defaults={"amount_minor": amount_minor}
+                )
+            plan.prices.exclude(currency__in=[c.upper() for c in prices]).delete()
+
+            for country in countries:
+                row = PlanCountry(plan=plan, country=country)
+                try:
+                    row.full_clean(exclude=["plan"], validate_unique=False)
+                except ValidationError as error:
+                    _raise_as_service_error(error, what=code, field="countries")
+                PlanCountry.objects.get_or_create(plan=plan, country=country)
+            plan.countries.exclude(country__in=countries).delete()
+    except IntegrityError as error:  # another writer created the same plan meanwhile
+        raise Conflict(_("%(code)s was changed by someone else at the same moment. Try "
+                         "again.") % {"code": code}, code="plan_changed") from error
     return plan
 
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from simdesk.cards.iccid import iccid_normalize
 from simdesk.cards.models import Card
+from simdesk.catalog.models import Plan
 from simdesk.core.errors import NotFound, ServiceError
 from simdesk.orders.models import Order
 
@@ -52,3 +53,16 @@ def order_get_for_operator(*, order_public_id) -> Order:
     if order is None:
         raise NotFound(_("There is no order with this id."), code="order_not_found")
     return order
+
+
+def plans_for_operator(*, status: str | None = None):
+    """Every plan, archived ones included, with what the operator view shows."""
+    plans = Plan.objects.with_display_data()
+    return plans.filter(status=status) if status else plans
+
+
+def plan_get_for_operator(*, code: str) -> Plan:
+    plan = plans_for_operator().filter(code=code).first()
+    if plan is None:
+        raise NotFound(_("There is no plan with this code."), code="plan_not_found")
+    return plan
