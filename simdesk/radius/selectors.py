@@ -84,12 +84,15 @@ def card_authorization(*, identity: Identity, now: datetime) -> Authorization:
     card = card_find_by_identity(identity)
     if card is None:
         return Authorization(accept=False, reason="unknown subscriber")
+    no_data = Authorization(accept=False, reason="no active plan with data", card_id=card.pk)
+    if card.state == CardState.INACTIVE:
+        return no_data
     if card.state != CardState.ACTIVE:
         return Authorization(accept=False, reason=f"card is {card.state}", card_id=card.pk)
     balance = card_balance(card=card, now=now)
     usable = [p for p in balance.active_periods if p.unlimited or p.remaining_bytes > 0]
     if not usable:
-        return Authorization(accept=False, reason="no data left", card_id=card.pk)
+        return no_data
     ends = [p.ends_at for p in usable if p.ends_at is not None]
     if ends:
         timeout = int((max(ends) - now).total_seconds())

@@ -73,10 +73,10 @@ class Answer:
 
 
 def radclient(port: int, kind: str, packets: list[dict], *, secret: str = SECRET,
-              timeout: float = 2, retries: int = 1) -> Answer:
+              timeout: float = 2, retries: int = 1, parallel: int = 1) -> Answer:
     """Send ``packets`` (attribute → value) with radclient; count the answers."""
     result = subprocess.run(
-        [RADCLIENT, "-x", "-r", str(retries), "-t", str(timeout),
+        [RADCLIENT, "-x", "-r", str(retries), "-t", str(timeout), "-p", str(parallel),
          f"127.0.0.1:{port}", kind, secret],
         input=_separate(packets),
         capture_output=True, text=True, timeout=60)
