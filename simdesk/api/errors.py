@@ -113,6 +113,8 @@ def on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
         retry = getattr(exc, "retry_after", None) or DEFAULT_RETRY_AFTER_SECONDS
         headers["Retry-After"] = str(max(1, math.ceil(retry)))
     errors = getattr(exc, "errors", None)
+    if not errors and getattr(exc, "field", None):  # e.g. notifications.PreferenceInvalid
+        errors = [{"field": exc.field, "message": str(exc.message)}]
     return problem(exc.status, code=exc.code, detail=str(exc.message), errors=errors,
                    headers=headers)
 

@@ -207,6 +207,30 @@ def test_it_shows_an_order_with_its_status(alice_api, body):
     assert response.json()["period"] is None
 
 
+def test_it_shows_the_status_history_of_an_order(alice_api, body):
+    order_id = post_order(alice_api, body).json()["id"]
+    order_mark_paid(order=Order.objects.get(public_id=order_id), now=timezone.now())
+
+    history = alice_api.get(f"/api/v1/orders/{order_id}").json()["history"]
+
+    assert [(e["from_status"], e["to_status"]) for e in history][:2] == [
+        ("", "pending_payment"), ("pending_payment", "paid")]
+    assert all(e["at"] for e in history)
+
+
+def test_it_filters_the_orders_by_status(alice_api, body):
+    paid_id = post_order(alice_api, body, key="k-paid").json()["id"]
+    open_id = post_order(alice_api, body, key="k-open").json()["id"]
+    order_mark_paid(order=Order.objects.get(public_id=paid_id), now=timezone.now())
+
+    pending = alice_api.get("/api/v1/orders?status=pending_payment").json()["items"]
+    wrong = alice_api.get("/api/v1/orders?status=nonsense")
+
+    assert [o["id"] for o in pending] == [open_id]
+    assert wrong.status_code == 400
+    assert wrong.json()["errors"][0]["field"] == "status"
+
+
 def test_it_refuses_a_session_post_without_csrf(alice, body):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)

@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Header, Query, Router, Schema
 from ninja.responses import Status
+from pydantic import StrictBool
 
 from simdesk.api.auth import customer_auth
 from simdesk.api.errors import problem_responses
@@ -22,7 +23,7 @@ from simdesk.api.pagination import CursorParams, Page, paginate
 from simdesk.cards.selectors import card_get_for_customer
 from simdesk.catalog.models import Plan
 from simdesk.core.errors import NotFound, ServiceError
-from simdesk.orders.models import Order
+from simdesk.orders.models import Order, OrderStatus
 from simdesk.orders.selectors import order_get_for_customer, orders_for_customer
 from simdesk.orders.services import order_create, order_pay
 
@@ -103,7 +104,8 @@ def order_out(order: Order, language: str | None = None) -> dict:
 class OrderIn(Schema):
     plan: str = Field(description="The plan's code.", min_length=1, max_length=64)
     card: UUID | None = Field(None, description="One of your cards; omit with `new_esim`.")
-    new_esim: bool = Field(False, description="Buy a new eSIM instead of topping up a card.")
+    new_esim: StrictBool = Field(False,
+                                 description="Buy a new eSIM instead of topping up a card.")
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. USD.")
     coupon_code: str = Field("", max_length=64)
 
@@ -154,22 +156,44 @@ def create_order(request: HttpRequest, payload: OrderIn,
     return Status(200 if existed else 201, order_out(order))
 
 
-@router.get("/orders", auth=customer_auth, response=Page[OrderOut], summary="Your orders")
-def list_orders(request: HttpRequest, page: Query[CursorParams]):
-    result = paginate(orders_for_customer(customer=request.auth), params=page,
-                      key="created_at", descending=True)
+class OrderFilters(Schema):
+    status: OrderStatus | None = Field(None, description="Only orders in this status.")
+
+
+class OrderEventOut(Schema):
+    from_status: str = Field(description="Empty for the order's creation.")
+    to_status: str
+    at: datetime
+
+
+class OrderDetailOut(OrderOut):
+    history: list[OrderEventOut] = Field(description="Every status change, oldest first.")
+
+
+@router.get("/orders", auth=customer_auth, response=Page[OrderOut],
+            summary="Your orders, newest first")
+def list_orders(request: HttpRequest, filters: Query[OrderFilters], page: Query[CursorParams]):
+    orders = orders_for_customer(customer=request.auth)
+    if filters.status:
+        orders = orders.filter(status=filters.status)
+    result = paginate(orders, params=page, key="created_at", descending=True)
     result["items"] = [order_out(order) for order in result["items"]]
     return result
 
 
-@router.get("/orders/{order_id}", auth=customer_auth, response=OrderOut, summary="One order")
+@router.get("/orders/{order_id}", auth=customer_auth, response=OrderDetailOut,
+            summary="One order, with its status history")
 def get_order(request: HttpRequest, order_id: str):
-    return order_out(order_get_for_customer(customer=request.auth, order_public_id=order_id))
+    order = order_get_for_customer(customer=request.auth, order_public_id=order_id)
+    return {**order_out(order),
+            "history": [{"from_status": event.from_status, "to_status": event.to_status,
+                         "at": event.at} for event in order.events.all()]}
 
 
 class PayIn(Schema):
     gateway: str = Field(min_length=1, max_length=32, description="e.g. sandbox, stripe.")
-    save_method: bool = Field(False, description="Keep the payment method for auto-renewal.")
+    save_method: StrictBool = Field(False,
+                                    description="Keep the payment method for auto-renewal.")
 
 
 class PayOut(Schema):

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
+from pydantic import StrictBool, StrictInt
 
 from simdesk.api.auth import customer_auth
 from simdesk.catalog.models import Plan
@@ -42,12 +43,12 @@ class RenewalOut(Schema):
 
 
 class RenewalIn(Schema):
-    enabled: bool
+    enabled: StrictBool
     plan: str | None = Field(None, max_length=64,
                              description="Plan code; omit for the current period's plan.")
     currency: str = Field(min_length=3, max_length=3)
-    trigger_before_expiry_hours: int | None = Field(None, ge=1, le=336)
-    trigger_low_data_percent: int | None = Field(None, ge=1, le=99)
+    trigger_before_expiry_hours: StrictInt | None = Field(None, ge=1, le=336)
+    trigger_low_data_percent: StrictInt | None = Field(None, ge=1, le=99)
     payment_method: UUID | None = None
 
 

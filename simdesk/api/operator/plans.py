@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import StrictBool, StrictInt
 
 from simdesk.catalog.models import (
     FALLBACK_LANGUAGE,
@@ -48,26 +49,26 @@ class TranslationIO(Schema):
 
 class PriceIO(Schema):
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. USD.")
-    amount_minor: int = Field(ge=1, le=BIG, description="Integer minor units (499 = 4.99).")
+    amount_minor: StrictInt = Field(ge=1, le=BIG, description="Integer minor units (499 = 4.99).")
 
 
 class PlanIn(Schema):
     kind: PlanKind = PlanKind.BASE
-    data_bytes: int | None = Field(None, ge=1, le=BIG,
+    data_bytes: StrictInt | None = Field(None, ge=1, le=BIG,
                                    description="Null for an unlimited plan.")
-    fair_use_bytes: int | None = Field(None, ge=1, le=BIG,
+    fair_use_bytes: StrictInt | None = Field(None, ge=1, le=BIG,
                                        description="Unlimited plans only.")
-    throttle_kbps: int | None = Field(None, ge=1, le=INT, description="Unlimited plans only.")
-    validity_days: int = Field(ge=1, le=3650)
+    throttle_kbps: StrictInt | None = Field(None, ge=1, le=INT, description="Unlimited plans only.")
+    validity_days: StrictInt = Field(ge=1, le=3650)
     validity_start: ValidityStart = ValidityStart.ON_PURCHASE
     stacking: Stacking = Stacking.QUEUE
-    renewable: bool = True
-    pausable: bool = False
-    max_pause_days: int = Field(0, ge=0, le=3650)
+    renewable: StrictBool = True
+    pausable: StrictBool = False
+    max_pause_days: StrictInt = Field(0, ge=0, le=3650)
     region: str | None = Field(None, max_length=64, description="A region's code.")
     countries: list[str] = Field(default_factory=list, max_length=300,
                                  description="ISO codes the plan covers beyond its region.")
-    sort_order: int = Field(0, ge=0, le=INT)
+    sort_order: StrictInt = Field(0, ge=0, le=INT)
     translations: list[TranslationIO] = Field(
         min_length=1, max_length=20, description="One per language; English is required.")
     prices: list[PriceIO] = Field(min_length=1, max_length=50,
