@@ -51,6 +51,23 @@ def test_it_answers_the_balance_alone_with_the_same_figures(alice_api, alice_car
         f"/api/v1/cards/{alice_card.public_id}").json()["balance"]
 
 
+def test_it_filters_cards_and_periods_by_state(alice_api, alice_card, plan, now, at_now):
+    from simdesk.cards.services.periods import period_create
+
+    period_create(card=alice_card, plan=plan, source="test-order-3", now=now)
+    base = f"/api/v1/cards/{alice_card.public_id}/periods"
+
+    queued = alice_api.get(f"{base}?state=queued").json()["items"]
+    active = alice_api.get(f"{base}?state=active").json()["items"]
+
+    assert [p["state"] for p in queued] == ["queued"]
+    assert [p["state"] for p in active] == ["active"]
+    assert alice_api.get("/api/v1/cards?state=active").json()["items"][0]["id"] == str(
+        alice_card.public_id)
+    assert alice_api.get("/api/v1/cards?state=suspended").json()["items"] == []
+    assert alice_api.get("/api/v1/cards?state=nope").json()["errors"][0]["field"] == "state"
+
+
 def test_it_shows_the_next_queued_plan(alice_api, alice_card, plan, now, at_now):
     from simdesk.cards.services.periods import period_create
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from django.utils.translation import get_language
 from ninja import Field, Query, Schema
 
-from simdesk.cards.models import Card, Period
+from simdesk.cards.models import Card, CardState, Period, PeriodState
 from simdesk.cards.selectors import (
     card_balance,
     card_get_for_customer,
@@ -105,6 +105,14 @@ class UsageOut(Schema):
     days: list[UsageDayOut]
 
 
+class CardFilters(Schema):
+    state: CardState | None = Field(None, description="Only cards in this state.")
+
+
+class PeriodFilters(Schema):
+    state: PeriodState | None = Field(None, description="Only periods in this state.")
+
+
 class UsageParams(Schema):
     days: int = Field(30, ge=1, le=90, description="How many days up to today (1–90).")
 
@@ -166,9 +174,11 @@ def _period_out(period: Period) -> dict:
 @router.get("/cards", response={200: Page[CardOut], **problem_responses(400, 401, 429)},
             auth=customer_auth, tags=TAGS,
             summary="Your cards, newest first")
-def cards_list(request, page: Query[CursorParams]):
-    result = paginate(cards_for_customer(customer=request.auth), params=page,
-                      key="created_at", descending=True)
+def cards_list(request, filters: Query[CardFilters], page: Query[CursorParams]):
+    cards = cards_for_customer(customer=request.auth)
+    if filters.state:
+        cards = cards.filter(state=filters.state)
+    result = paginate(cards, params=page, key="created_at", descending=True)
     return {"items": [_card_out(card) for card in result["items"]],
             "next_cursor": result["next_cursor"]}
 
@@ -199,9 +209,13 @@ def cards_detail(request, card_id: str):
 @router.get("/cards/{card_id}/periods",
             response={200: Page[CardPeriodOut], **problem_responses(400, 401, 404, 429)},
             auth=customer_auth, tags=TAGS, summary="The card's plan periods, newest first")
-def cards_periods(request, card_id: str, page: Query[CursorParams]):
+def cards_periods(request, card_id: str, filters: Query[PeriodFilters],
+                  page: Query[CursorParams]):
     card = card_get_for_customer(customer=request.auth, card_public_id=card_id)
-    result = paginate(card.periods.all(), params=page, key="created_at", descending=True)
+    periods = card.periods.all()
+    if filters.state:
+        periods = periods.filter(state=filters.state)
+    result = paginate(periods, params=page, key="created_at", descending=True)
     return {"items": [_period_out(period) for period in result["items"]],
             "next_cursor": result["next_cursor"]}
 
