@@ -144,6 +144,15 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem(status, code="error", detail=_("The request could not be handled."))
 
 
+def method_not_allowed(path_view) -> HttpResponse:
+    """The 405 for a method no operation of ``path_view`` takes, with ``Allow``."""
+    allowed = sorted({method for operation in path_view.operations
+                      for method in operation.methods})
+    return problem(405, code="method_not_allowed",
+                   detail=_("This address does not accept that method."),
+                   headers={"Allow": ", ".join(allowed)})
+
+
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return problem(404, code="not_found", detail=_("There is nothing at this address."))
 

@@ -5,9 +5,11 @@ here. The docs page uses ninja's bundled Swagger UI from our own static files,
 never a CDN.
 """
 
+from functools import partial
+
 from ninja import NinjaAPI, Swagger
 
-from .errors import register_error_handlers
+from .errors import method_not_allowed, register_error_handlers
 from .openapi import document_refusals
 from .ratelimit import CallerThrottle
 
@@ -24,6 +26,15 @@ class SimdeskAPI(NinjaAPI):
                 for operation in path_view.operations:
                     yield (operation.operation_id
                            or self.get_openapi_operation_id(operation)), operation
+
+    def _get_bound_routers(self):
+        routers = super()._get_bound_routers()
+        # ninja answers a method a path does not take with a plain-text 405; ours is a
+        # problem document like every other refusal.
+        for bound_router in routers:
+            for path_view in bound_router.path_operations.values():
+                path_view._not_allowed = partial(method_not_allowed, path_view)
+        return routers
 
     def operator_scopes(self) -> dict[str, str]:
         """operationId → the operator scope it needs."""

@@ -145,3 +145,10 @@ def test_it_uses_the_saved_language_when_a_token_caller_sends_none(alice, alice_
     response = alice_api.get("/api/v1/cards/nope")
 
     assert response["Content-Language"] == "zh-hans"
+
+
+def test_it_answers_a_method_an_address_does_not_take_with_a_405_problem(alice_api):
+    response = alice_api.patch("/api/v1/me/notifications")
+
+    assert_problem(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET, PUT"
