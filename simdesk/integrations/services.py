@@ -8,6 +8,7 @@ attempt because a delivery is leased by one conditional UPDATE first.
 import json
 import logging
 import time
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,8 +61,9 @@ def event_emit(*, type: str, data: dict[str, Any], dedupe_key: str,
 
     Call it inside the transaction that makes the change: a rollback removes the
     event, and deliveries are enqueued only after commit. Idempotent by
-    ``dedupe_key`` (e.g. ``"order.paid:<order public id>"``): a second call
-    returns the first event and sends nothing more.
+    ``dedupe_key``, unique across all types, so start it with the type (e.g.
+    ``"order.paid:<order public id>"``): a second call returns the first event and
+    sends nothing more.
 
     Nothing is written, and None returned, when no active endpoint wants the type:
     events are not kept for endpoints registered later. That check is one cache
@@ -125,10 +127,9 @@ def webhook_test_send(*, endpoint: WebhookEndpoint, now: datetime) -> WebhookEve
     """Send a ``webhook.test`` event to this one endpoint, whatever it subscribes to
     and even when inactive (staff check it before switching it on). Each call is a
     new event."""
-    event = WebhookEvent(type=EventType.WEBHOOK_TEST, created_at=now)
-    event.data = {"endpoint": str(endpoint.public_id), "message": "test event"}
-    event.dedupe_key = f"{EventType.WEBHOOK_TEST}:{event.event_id}"
-    return _event_record(type=event.type, data=event.data, dedupe_key=event.dedupe_key,
+    return _event_record(type=EventType.WEBHOOK_TEST,
+                         data={"endpoint": str(endpoint.public_id), "message": "test event"},
+                         dedupe_key=f"{EventType.WEBHOOK_TEST}:{uuid.uuid4().hex}",
                          endpoints=[endpoint], now=now)
 
 

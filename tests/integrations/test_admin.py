@@ -58,6 +58,7 @@ def test_the_test_event_reaches_the_endpoint_signed(staff_client, endpoint, rece
     [request] = receiver.requests
     assert request.signature_ok and request.json["type"] == "webhook.test"
     assert request.json["data"]["endpoint"] == str(endpoint.public_id)
+    assert request.headers["Simdesk-Event-Id"] == request.json["id"]
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.SUCCEEDED
     listing = staff_client.get("/admin/integrations/webhookdelivery/").content.decode()
@@ -122,3 +123,13 @@ def test_endpoints_are_switched_off_not_deleted(rf, make_user):
     request.user = make_user("root@example.com", is_staff=True, is_superuser=True)
 
     assert not site._registry[WebhookEndpoint].has_delete_permission(request)
+
+
+def test_each_test_event_is_a_new_event(endpoint, now):
+    from simdesk.integrations.services import webhook_test_send
+
+    first = webhook_test_send(endpoint=endpoint, now=now)
+    second = webhook_test_send(endpoint=endpoint, now=now)
+
+    assert first.event_id != second.event_id
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 2

@@ -239,3 +239,13 @@ def test_staff_retry_leaves_a_delivered_one_alone(endpoint, receiver, now):
     delivery_send(delivery_id=delivery.pk, now=now)
 
     assert delivery_retry(delivery=delivery, now=now) is False
+
+
+def test_the_clock_runs_the_sweep_every_minute():
+    from django.utils.module_loading import import_string
+
+    from config.schedule import SCHEDULE
+
+    [sweep] = [s for s in SCHEDULE if s.name == "webhook-deliveries"]
+    assert import_string(sweep.task) is webhook_deliveries_sweep
+    assert sweep.every.total_seconds() == 60
