@@ -57,8 +57,10 @@ def card_event_emit(*, type: EventType, card: Card, at: datetime, now: datetime,
 
 def period_event_emit(*, type: EventType, period: Period, card: Card, now: datetime,
                       key: str = "") -> None:
-    """A period event, once per period (and per ``key`` when the same fact can recur,
-    e.g. a used-up period that got data back and ran out again)."""
+    """A period event, once per period (and per ``key`` when the same fact can recur:
+    ``period.exhausted`` passes the period's ``closed_at``, since a used-up period that
+    gets data back can run out again). Any other code path announcing the same fact
+    must use the same key, so the fact stays one event."""
     if event_wanted(type):
         event_emit(type=type, data=period_payload(period, card),
                    dedupe_key=f"{type}:{period.public_id}{':' + key if key else ''}", now=now)

@@ -172,7 +172,7 @@ def _advance(card: Card, now: datetime, result: AdvanceResult | None = None) -> 
             period.save(update_fields=["state", "closed_at", "activated_at", "updated_at"])
             result.exhausted.append(period)
             period_event_emit(type=EventType.PERIOD_EXHAUSTED, period=period, card=card,
-                              now=now, key=at.isoformat())
+                              now=now, key=period.closed_at.isoformat())
         else:
             _expire(card, period, at, now)
             result.expired.append(period)

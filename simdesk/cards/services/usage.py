@@ -128,7 +128,7 @@ def card_debit_usage(*, card: Card, bytes: int, reference: str, at: datetime,
                 period.save(update_fields=["state", "closed_at", "activated_at", "updated_at"])
                 result.exhausted.append(period)
                 period_event_emit(type=EventType.PERIOD_EXHAUSTED, period=period, card=card,
-                                  now=now, key=moment.isoformat())
+                                  now=now, key=period.closed_at.isoformat())
                 _start_next_queued(card, moment, AdvanceResult())
         if left > 0:
             ledger_apply(card=card, period=None, kind=LedgerKind.OVERAGE, amount=-left,
