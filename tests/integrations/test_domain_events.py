@@ -145,3 +145,20 @@ def test_nothing_is_recorded_for_these_flows_without_an_endpoint(card, plan, now
     card_suspend(card=card, reason="check", now=now)
 
     assert not WebhookEvent.objects.exists()
+
+
+def test_a_period_that_gets_data_back_and_runs_out_again_announces_both_times(
+        endpoint, card, plan, now):  # noqa: F811
+    from simdesk.cards.services import period_adjust
+
+    period = period_create(card=card, plan=plan, source="test:again", now=now)
+    card_debit_usage(card=card, bytes=5 * GB, reference="usage:test:all", at=now, now=now)
+    later = now + timedelta(hours=1)
+    period_adjust(period=period, amount=GB, reference="adjustment:test:1", now=later)
+    period.refresh_from_db()
+    assert period.state == PeriodState.ACTIVE
+    period_adjust(period=period, amount=-GB, reference="adjustment:test:2",
+                  now=later + timedelta(hours=1))
+
+    assert [e.data["closed_at"] for e in events("period.exhausted")] == [
+        now.isoformat(), (later + timedelta(hours=1)).isoformat()]
