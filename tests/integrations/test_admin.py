@@ -26,6 +26,9 @@ def staff_client(client, make_user):
 
 
 def test_staff_register_an_endpoint_and_see_its_secret(staff_client, receiver):
+    form = staff_client.get(f"{ENDPOINTS}add/").content.decode()
+    assert "Order paid" in form and "Card suspended" in form and "Test event" not in form
+
     response = staff_client.post(f"{ENDPOINTS}add/", {
         "url": receiver.url, "description": "CRM", "event_types": ["order.paid",
                                                                     "card.suspended"],
