@@ -29,12 +29,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from simdesk.cards.models import Card, CardState, LedgerEntry, NetworkActionKind, Period
+from simdesk.cards.models import (
+    Card,
+    CardState,
+    LedgerEntry,
+    LedgerKind,
+    NetworkActionKind,
+    Period,
+)
 from simdesk.cards.models import PeriodState as PS
 from simdesk.cards.services import card_debit_usage
 
@@ -100,37 +107,31 @@ def rate_batch(records: Sequence, *, source: str, now: datetime,
 
 def _rate_chunk(records: list, *, source: str, now: datetime) -> RatingResult:
     result = RatingResult()
-    card_ids = sorted({r.card_id for r in records})
-    with transaction.atomic():
-        locked = set(Card.objects.select_for_update().filter(pk__in=card_ids)
-                     .order_by("pk").values_list("pk", flat=True))
-        known = []
-        for record in records:
-            if record.card_id in locked:
-                known.append(record)
-            else:
-                result.rejected.append((record.record_id, _("No card has this id.")))
-        if not known:
-            return result
-        with connection.cursor() as cursor:
-            _stage(cursor, known, now=now)
-            duplicates = _claim(cursor, source=source, now=now)
-            result.duplicates += duplicates
-            result.applied += len(known) - duplicates
+    with transaction.atomic(), connection.cursor() as cursor:
+        if _is_postgres():
+            # These statements are large but simple: compiling them (JIT) costs more
+            # than it saves.
+            cursor.execute("SET LOCAL jit = off")
+        _stage(cursor, records, now=now)
+        unknown = _lock_cards(cursor)
+        result.rejected += [(record_id, _("No card has this id.")) for record_id in unknown]
+        duplicates = _claim(cursor, source=source, now=now)
+        result.duplicates += duplicates
+        result.applied += len(records) - len(unknown) - duplicates
+        effects = _Effects()
+        try:
+            with transaction.atomic():
+                _apply_fast(cursor, source=source, now=now, effects=effects)
+        except IntegrityError:
+            # A reference of this chunk was given to card_debit_usage directly before;
+            # the exact path recognises it and counts it as a duplicate.
+            logger.info("usage from %s: a reference was applied before; rating the "
+                        "chunk record by record", source)
             effects = _Effects()
-            try:
-                with transaction.atomic():
-                    _apply_fast(cursor, source=source, now=now, effects=effects)
-            except IntegrityError:
-                # A reference of this batch was given to card_debit_usage directly
-                # before; the exact path recognises it and counts it a duplicate.
-                logger.info("usage from %s: a reference was applied before; rating the "
-                            "chunk record by record", source)
-                effects = _Effects()
-                cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
-            slow = _slow_records(cursor)
+            cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
+        slow = _slow_records(cursor)
         if slow:
-            by_id = {r.record_id: r for r in known}
+            by_id = {r.record_id: r for r in records}
             replayed = _apply_exact([by_id[i] for i in slow], source=source, now=now,
                                     effects=effects)
             result.applied -= replayed
@@ -139,14 +140,14 @@ def _rate_chunk(records: list, *, source: str, now: datetime) -> RatingResult:
     return result
 
 
-# --- 2, 3: stage and claim ---------------------------------------------------------------
+# --- 1, 2, 3: stage, lock, claim ---------------------------------------------------------
 
 def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
 def _stage(cursor, records: list, *, now: datetime) -> None:
-    """The chunk's records (card known, not repeated) in a temporary table, emptied first."""
+    """The chunk's records (none repeated) in a temporary table, emptied first."""
     if _is_postgres():
         # ON COMMIT DELETE ROWS: nothing is left behind for the connection's next user.
         cursor.execute(f"""
@@ -156,7 +157,7 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
                 ended_at timestamptz NOT NULL, at timestamptz NOT NULL) ON COMMIT DELETE ROWS""")
         cursor.execute(f"""
             CREATE TEMP TABLE IF NOT EXISTS {FAST} (
-                card_id bigint PRIMARY KEY, period_id bigint NOT NULL, total bigint NOT NULL,
+                card_id bigint PRIMARY KEY, period_id bigint, total bigint,
                 remaining bigint NOT NULL, bytes bigint NOT NULL, max_at timestamptz NOT NULL
             ) ON COMMIT DELETE ROWS""")
         cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
@@ -177,19 +178,40 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
             at text NOT NULL)""")
     cursor.execute(f"""
         CREATE TEMP TABLE IF NOT EXISTS {FAST} (
-            card_id integer PRIMARY KEY, period_id integer NOT NULL, total integer NOT NULL,
+            card_id integer PRIMARY KEY, period_id integer, total integer,
             remaining integer NOT NULL, bytes integer NOT NULL, max_at text NOT NULL)""")
     cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
     cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
-    adapt = connection.ops.adapt_datetimefield_value
-    now_text = adapt(now)
+    text = _sqlite_datetime
+    now_text = text(now)
     rows = []
     for r in records:
-        ended = adapt(r.ended_at)
-        rows.append((r.record_id, r.card_id, r.bytes_up, r.bytes_down, adapt(r.started_at),
+        ended = text(r.ended_at)
+        rows.append((r.record_id, r.card_id, r.bytes_up, r.bytes_down, text(r.started_at),
                      ended, ended if r.ended_at <= now else now_text))
     cursor.executemany(f"INSERT INTO {STAGE} VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
                        rows)
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """Django's SQLite form of an aware datetime (naive UTC text), without its overhead."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def _lock_cards(cursor) -> list[str]:
+    """Lock the staged records' cards in id order; unstage records of unknown cards and
+    return their record ids."""
+    card = Card._meta.db_table
+    if _is_postgres():
+        cursor.execute(f"""
+            SELECT id FROM {card} WHERE id IN (SELECT card_id FROM {STAGE})
+            ORDER BY id FOR UPDATE""")  # noqa: S608
+    # (SQLite: the transaction holds the database's write lock since BEGIN IMMEDIATE.)
+    cursor.execute(f"""
+        DELETE FROM {STAGE} WHERE NOT EXISTS (SELECT 1 FROM {card} c
+                                              WHERE c.id = {STAGE}.card_id)
+        RETURNING record_id""")  # noqa: S608
+    return sorted(row[0] for row in cursor.fetchall())
 
 
 def _claim(cursor, *, source: str, now: datetime) -> int:
@@ -221,23 +243,26 @@ def _claim(cursor, *, source: str, now: datetime) -> int:
                              ended_at, rated_at)
         SELECT %s, record_id, card_id, bytes_up, bytes_down, started_at, ended_at, %s
         FROM {STAGE} WHERE true
-        """, [source, connection.ops.adapt_datetimefield_value(now)])  # noqa: S608
+        """, [source, _sqlite_datetime(now)])  # noqa: S608
     return duplicates
 
 
-# --- 4: the set-based common case ---------------------------------------------------------
+# --- 4: the set-based common cases --------------------------------------------------------
 
 def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> None:
+    """Two cases need nothing but arithmetic: a card whose only active period simply
+    takes all of its new usage, and a card with no active or queued period left, whose
+    usage is all overage (it ran out earlier and the network has not cut it off yet)."""
     period = Period._meta.db_table
     card = Card._meta.db_table
     ledger = LedgerEntry._meta.db_table
-    now_value = now if _is_postgres() else connection.ops.adapt_datetimefield_value(now)
-    # Cards whose only active period simply takes all of their new usage.
+    now_value = now if _is_postgres() else _sqlite_datetime(now)
+    per_card = f"""(SELECT card_id, SUM(bytes_up + bytes_down) AS bytes, MAX(at) AS max_at
+                     FROM {STAGE} GROUP BY card_id)"""  # noqa: S608
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
         SELECT a.card_id, p.id, p.total_bytes, p.remaining_bytes, a.bytes, a.max_at
-        FROM (SELECT card_id, SUM(bytes_up + bytes_down) AS bytes, MAX(at) AS max_at
-              FROM {STAGE} GROUP BY card_id) a
+        FROM {per_card} a
         JOIN {card} c ON c.id = a.card_id
         JOIN {period} p ON p.card_id = a.card_id AND p.state = %s
         WHERE c.state = %s AND NOT p.unlimited AND p.ends_at IS NOT NULL
@@ -245,39 +270,76 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
           AND NOT EXISTS (SELECT 1 FROM {period} q
                           WHERE q.card_id = a.card_id AND q.state = %s AND q.id <> p.id)
         """, [PS.ACTIVE, CardState.ACTIVE, now_value, PS.ACTIVE])  # noqa: S608
-    if not cursor.rowcount:
+    taken = cursor.rowcount
+    # Nothing left to start or expire, and a state card_sync_state would keep.
+    cursor.execute(f"""
+        INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
+        SELECT a.card_id, NULL, NULL, c.overage_bytes, a.bytes, a.max_at
+        FROM {per_card} a JOIN {card} c ON c.id = a.card_id
+        WHERE c.state <> %s
+          AND NOT EXISTS (SELECT 1 FROM {period} q
+                          WHERE q.card_id = a.card_id AND q.state IN (%s, %s))
+        """, [CardState.ACTIVE, PS.ACTIVE, PS.QUEUED])  # noqa: S608
+    overage = cursor.rowcount
+    if not taken and not overage:
         return
     # One ledger row per record with bytes, in the order card_debit_usage would write
-    # them; the running sum gives each row's balance after it.
+    # them; a running sum gives each row's balance after it (for overage: minus the
+    # card's overage so far).
     cursor.execute(f"""
         INSERT INTO {ledger} (card_id, period_id, kind, bytes, balance_after, reference, seq,
                               at, created_at, note)
-        SELECT s.card_id, f.period_id, %s, -(s.bytes_up + s.bytes_down),
-               f.remaining - SUM(s.bytes_up + s.bytes_down) OVER (
-                   PARTITION BY s.card_id ORDER BY s.at, s.record_id ROWS UNBOUNDED PRECEDING),
-               %s || s.record_id, 0, s.at, %s, ''
-        FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
-        WHERE s.bytes_up + s.bytes_down > 0
-        ORDER BY s.card_id, s.at, s.record_id
-        """, ["debit_usage", usage_reference(source, ""), now_value])  # noqa: S608
+        SELECT card_id, period_id, CASE WHEN period_id IS NULL THEN %s ELSE %s END, -bytes,
+               CASE WHEN period_id IS NULL THEN -(remaining + used) ELSE remaining - used END,
+               %s || record_id, 0, at, %s, ''
+        FROM (SELECT s.card_id, f.period_id, f.remaining, s.record_id, s.at,
+                     s.bytes_up + s.bytes_down AS bytes,
+                     SUM(s.bytes_up + s.bytes_down) OVER (
+                         PARTITION BY s.card_id ORDER BY s.at, s.record_id
+                         ROWS UNBOUNDED PRECEDING) AS used
+              FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
+              WHERE s.bytes_up + s.bytes_down > 0) u
+        ORDER BY card_id, at, record_id
+        """, [LedgerKind.OVERAGE, LedgerKind.DEBIT_USAGE,  # noqa: S608
+              usage_reference(source, ""), now_value])
+    if taken:
+        cursor.execute(f"""
+            UPDATE {period} SET remaining_bytes = remaining_bytes - f.bytes,
+                                used_bytes = used_bytes + f.bytes, updated_at = %s
+            FROM {FAST} f WHERE {period}.id = f.period_id AND f.bytes > 0
+            """, [now_value])  # noqa: S608
     cursor.execute(f"""
-        UPDATE {period} SET remaining_bytes = remaining_bytes - f.bytes,
-                            used_bytes = used_bytes + f.bytes, updated_at = %s
-        FROM {FAST} f WHERE {period}.id = f.period_id AND f.bytes > 0
-        """, [now_value])  # noqa: S608
-    cursor.execute(f"""
-        UPDATE {card} SET usage_updated_at = f.max_at, updated_at = %s
+        UPDATE {card} SET
+            overage_bytes = overage_bytes + CASE WHEN f.period_id IS NULL THEN f.bytes ELSE 0 END,
+            usage_updated_at = CASE WHEN {card}.usage_updated_at IS NULL
+                                         OR {card}.usage_updated_at < f.max_at
+                                    THEN f.max_at ELSE {card}.usage_updated_at END,
+            updated_at = %s
         FROM {FAST} f WHERE {card}.id = f.card_id
-          AND ({card}.usage_updated_at IS NULL OR {card}.usage_updated_at < f.max_at)
+          AND ({card}.usage_updated_at IS NULL OR {card}.usage_updated_at < f.max_at
+               OR (f.period_id IS NULL AND f.bytes > 0))
         """, [now_value])  # noqa: S608
-    # Only cards whose whole percent used moved can have crossed a threshold.
-    cursor.execute(f"""
-        SELECT card_id, total, remaining, bytes FROM {FAST}
-        WHERE total > 0 AND (total - remaining) * 100 / total
-                            <> (total - remaining + bytes) * 100 / total
-        """)  # noqa: S608
-    effects.changes.extend(_Change(card_id, total, remaining, remaining - used)
-                           for card_id, total, remaining, used in cursor.fetchall())
+    if taken:
+        # Only a period whose whole percent used moved can have crossed a threshold.
+        cursor.execute(f"""
+            SELECT card_id, total, remaining, bytes FROM {FAST}
+            WHERE period_id IS NOT NULL AND total > 0
+              AND (total - remaining) * 100 / total <> (total - remaining + bytes) * 100 / total
+            """)  # noqa: S608
+        effects.changes.extend(_Change(card_id, total, remaining, remaining - used)
+                               for card_id, total, remaining, used in cursor.fetchall())
+    if overage:
+        # Usage of a card with nothing left: ask the network again to cut it off, once
+        # per chunk, named after the first record of the chunk that went to overage.
+        cursor.execute(f"""
+            SELECT card_id, record_id FROM (
+                SELECT s.card_id, s.record_id, ROW_NUMBER() OVER (
+                    PARTITION BY s.card_id ORDER BY s.at, s.record_id) AS n
+                FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
+                WHERE f.period_id IS NULL AND s.bytes_up + s.bytes_down > 0) first
+            WHERE n = 1""")  # noqa: S608
+        for card_id, record_id in cursor.fetchall():
+            effects.ran_out[card_id] = usage_reference(source, record_id)
 
 
 def _slow_records(cursor) -> list[str]:
@@ -376,10 +438,13 @@ def _follow_up(effects: _Effects, *, now: datetime, result) -> None:
             renew.add(c.card_id)
 
     def enqueue():
-        for card_id in sorted(alert):
-            card_alerts_check.enqueue(card_id=card_id)
-        for card_id in sorted(renew):
-            renewal_run.enqueue(card_id=card_id)
+        # One transaction for all (with the database task backend: one commit, not one
+        # per job); a job lost here is found again by the alert and renewal sweeps.
+        with transaction.atomic():
+            for card_id in sorted(alert):
+                card_alerts_check.enqueue(card_id=card_id)
+            for card_id in sorted(renew):
+                renewal_run.enqueue(card_id=card_id)
 
     if alert or renew:
         transaction.on_commit(enqueue)
