@@ -10,6 +10,7 @@ from functools import partial
 from ninja import NinjaAPI, Swagger
 
 from .errors import method_not_allowed, register_error_handlers
+from .inputs import refuse_nul_characters
 from .openapi import document_refusals
 from .ratelimit import CallerThrottle
 
@@ -59,6 +60,7 @@ api = SimdeskAPI(
     throttle=CallerThrottle(),
 )
 register_error_handlers(api)
+api.add_decorator(refuse_nul_characters)
 
 
 def _add_routers() -> None:

@@ -152,3 +152,16 @@ def test_it_answers_a_method_an_address_does_not_take_with_a_405_problem(alice_a
 
     assert_problem(response, 405, "method_not_allowed")
     assert response["Allow"] == "GET, PUT"
+
+
+def test_it_refuses_nul_characters_naming_the_field(alice_api):
+    body = {"iccid": "8944\u0000", "claim_code": "ok"}
+    claim = alice_api.post("/api/v1/cards/claim", body, content_type="application/json")
+    token = alice_api.post("/api/v1/tokens", {"name": "a\u0000b"},
+                           content_type="application/json")
+    query = alice_api.get("/api/v1/orders", {"cursor": "\u0000"})
+
+    assert [e["field"] for e in assert_problem(claim, 400, "invalid_request")["errors"]] == [
+        "iccid"]
+    assert assert_problem(token, 400, "invalid_request")["errors"][0]["field"] == "name"
+    assert assert_problem(query, 400, "invalid_request")["errors"][0]["field"] == "cursor"

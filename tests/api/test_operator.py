@@ -200,7 +200,8 @@ def test_it_refuses_an_empty_import(operator):
     assert response.json()["code"] == "empty_body"
 
 
-@pytest.mark.parametrize("body", ["{}", "number,code\n1,2\n", b"\xff\xfe\x00iccid"])
+@pytest.mark.parametrize("body", ["{}", "number,code\n1,2\n", b"\xff\xfe\x00iccid",
+                                  "iccid,claim_code,activation_code\n8944,C1,LPA:\x00\n"])
 def test_it_refuses_a_file_it_cannot_read_with_400(operator, body):
     response = operator("cards:admin").post("/api/v1/operator/cards/import", body,
                                             content_type="text/csv")

@@ -46,6 +46,21 @@ schema = _load_schema()
 
 
 @pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI app is called directly (not through Django's test client), so its
+    end-of-request handler would close the database connection that holds the test's
+    transaction. Django's test client switches that off in the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
 def _no_rate_limits(settings):
     # The fuzzer makes hundreds of calls with one token; the limits have their own tests.
     settings.API_RATE_LIMIT = "off"

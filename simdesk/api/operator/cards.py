@@ -115,6 +115,11 @@ def import_cards(request: HttpRequest):
     if len(body) > MAX_IMPORT_BYTES:
         raise ServiceError(_("The file is larger than 5 MB. Split it and send the parts."),
                            code="too_large", status=413)
+    if b"\x00" in body:  # not text; PostgreSQL could not store it either
+        error = ServiceError(_("The file holds NUL characters: it is not CSV text."),
+                             code="invalid_csv")
+        error.errors = [{"field": "body", "message": str(error.message)}]
+        raise error
     report = cards_import_csv(stream=io.BytesIO(body), now=timezone.now())
     if report.total == 0 and report.errors:  # the file itself was refused, not a row
         error = ServiceError(report.errors[0].message, code="invalid_csv")
