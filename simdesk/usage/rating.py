@@ -85,12 +85,18 @@ def rate_batch(records: Sequence, *, source: str, now: datetime,
         record_id = record.record_id
         # The usual record passes these inline checks; anything odd gets the full
         # check, which names the problem.
-        up, down = record.bytes_up, record.bytes_down
-        if not (type(record_id) is str and 0 < len(record_id) <= MAX_RECORD_ID_LENGTH
-                and type(up) is int and type(down) is int and up >= 0 and down >= 0
-                and up + down <= MAX_RECORD_BYTES and record.ended_at.tzinfo is not None
-                and record.started_at.tzinfo is not None
-                and record.started_at <= record.ended_at and record_id.strip()):
+        try:
+            up, down = record.bytes_up, record.bytes_down
+            usual = (type(record_id) is str and 0 < len(record_id) <= MAX_RECORD_ID_LENGTH
+                     and type(record.card_id) is int
+                     and type(up) is int and type(down) is int and up >= 0 and down >= 0
+                     and up + down <= MAX_RECORD_BYTES and record.ended_at.tzinfo is not None
+                     and record.started_at.tzinfo is not None
+                     and record.started_at <= record.ended_at and record_id.strip()
+                     and "\x00" not in record_id)
+        except (AttributeError, TypeError):
+            usual = False
+        if not usual:
             problem = usage_record_problem(record)
             if problem:
                 result.rejected.append((str(record_id or ""), problem))

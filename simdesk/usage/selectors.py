@@ -89,3 +89,32 @@ def cards_due_for_alerts(*, now: datetime) -> QuerySet[Card]:
             .exclude(owner_id__in=alerts_off)
             .exclude(state=CardState.TERMINATED)
             .order_by("pk"))
+
+
+CARD_IDENTIFIERS = ("iccid", "imsi", "msisdn")
+
+
+def card_identifier_normalize(kind: str, value: str) -> str:
+    """An identifier as stored: ICCID without spaces and hyphens, MSISDN also without a
+    leading +, as ``card_lookup`` reads them."""
+    from simdesk.cards.iccid import iccid_normalize
+
+    value = (value or "").strip()
+    if kind == "iccid":
+        return iccid_normalize(value)
+    if kind == "msisdn":
+        return value.removeprefix("+").replace(" ", "").replace("-", "")
+    return value
+
+
+def card_ids_by_identifier(identifiers: dict[str, set[str]]) -> dict[tuple[str, str], int]:
+    """Card ids for many (kind, normalised value) pairs at once, kind one of
+    ``CARD_IDENTIFIERS``: one query per kind and 5,000 values. Unknown ones are absent."""
+    found: dict[tuple[str, str], int] = {}
+    for kind in CARD_IDENTIFIERS:
+        values = sorted(v for v in identifiers.get(kind, ()) if v)
+        for start in range(0, len(values), 5000):
+            part = values[start:start + 5000]
+            for value, pk in Card.objects.filter(**{f"{kind}__in": part}).values_list(kind, "pk"):
+                found[(kind, value)] = pk
+    return found

@@ -65,11 +65,17 @@ class RatingResult:
 
 def usage_record_problem(record: UsageRecord) -> str:
     """Why ``record`` cannot be rated ("" when it can), in words for the sender."""
-    if not record.record_id or not str(record.record_id).strip():
+    if not isinstance(record.record_id, str):
+        return _("The record id must be text.")
+    if not record.record_id.strip():
         return _("The record has no record id.")
+    if "\x00" in record.record_id:
+        return _("The record id holds a NUL character.")
     if len(record.record_id) > MAX_RECORD_ID_LENGTH:
         return _("The record id is longer than %(max)d characters.") % {
             "max": MAX_RECORD_ID_LENGTH}
+    if not isinstance(record.card_id, int) or isinstance(record.card_id, bool):
+        return _("The record names no card.")
     for name, value in (("bytes_up", record.bytes_up), ("bytes_down", record.bytes_down)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             return _("%(name)s must be a whole number of bytes, 0 or more.") % {"name": name}
@@ -87,6 +93,8 @@ def usage_source_clean(source: str) -> str:
     source = (source or "").strip()
     if not source:
         raise ServiceError(_("Usage needs a source (who measured it)."), code="source_missing")
+    if "\x00" in source:
+        raise ServiceError(_("The usage source holds a NUL character."), code="invalid_source")
     if len(source) > MAX_SOURCE_LENGTH:
         raise ServiceError(_("The usage source is longer than %(max)d characters.")
                            % {"max": MAX_SOURCE_LENGTH}, code="source_too_long")
