@@ -51,3 +51,19 @@ def test_it_reads_the_rate_setting(rate):
 
     assert count == int(rate.split("/")[0])
     assert window in {1, 60, 3600, 86400}
+
+
+@pytest.mark.redis
+def test_on_redis_a_window_is_one_counter_that_expires(settings):
+    from django.core.cache import cache
+
+    from simdesk.api.ratelimit import rate_limit_count
+
+    cache.clear()
+    assert [rate_limit_count("token:redis-test", rate="2/h") for _ in range(2)] == [None, None]
+    wait = rate_limit_count("token:redis-test", rate="2/h")
+
+    assert 1 <= wait <= 3600
+    [key] = [key for key in cache._cache.get_client().keys("*") if b"token:redis-test" in key]
+    assert cache.get(key.decode().split(":", 2)[2]) == 3  # the cache reads the same counter
+    assert 3600 < cache._cache.get_client().ttl(key) <= 3605

@@ -135,3 +135,26 @@ def test_it_lets_staff_revoke_a_token_in_the_admin(alice, make_user, now):
     assert token.token_hash not in listing.content.decode()
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_it_loads_the_token_and_its_user_in_one_query_as_the_orm_would(
+        alice, now, django_assert_num_queries):
+    from simdesk.accounts.models import PersonalAccessToken
+
+    alice.language, alice.time_zone = "zh-hans", "Asia/Shanghai"
+    alice.save(update_fields=["language", "time_zone"])
+    token, plaintext = token_create(user=alice, name="x", now=now)
+    PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+    with django_assert_num_queries(1):  # the last use is recent: nothing to write
+        found = token_authenticate(plaintext=plaintext, now=now + timedelta(seconds=1))
+        user = found.user
+
+    expected = PersonalAccessToken.objects.select_related("user").get(pk=token.pk)
+    for model_field in PersonalAccessToken._meta.concrete_fields:
+        name = model_field.attname
+        assert getattr(found, name) == getattr(expected, name), name
+    for model_field in type(alice)._meta.concrete_fields:
+        name = model_field.attname
+        assert getattr(user, name) == getattr(expected.user, name), name
+    assert user.zone.key == "Asia/Shanghai" and found.created_at.tzinfo is not None

@@ -71,6 +71,26 @@ def test_the_card_with_its_balance_is_one_query_and_the_same_balance(
     assert (balance.remaining_bytes, balance.queued_count) == (750 * MB, 1)
 
 
+def test_the_card_with_its_balance_has_every_field_as_the_orm_loads_it(card, make_plan, now):
+    from simdesk.cards.models import Card, Period
+
+    period_create(card=card, plan=make_plan(data_bytes=GB, days=30), source="a", now=now)
+    card_debit_usage(card=card, bytes=MB, reference="u1", at=now, now=now)
+
+    loaded = card_get_for_customer(customer=card.owner, card_public_id=card.public_id,
+                                   with_balance=True)
+
+    expected_card = Card.objects.get(pk=card.pk)
+    [period] = loaded.open_periods
+    expected_period = Period.objects.get(card=card)
+    for model, got, expected in ((Card, loaded, expected_card), (Period, period, expected_period)):
+        for model_field in model._meta.concrete_fields:
+            name = model_field.attname
+            assert getattr(got, name) == getattr(expected, name), name
+    assert isinstance(period.public_id, uuid.UUID) and period.names == expected_period.names
+    assert period.ends_at.tzinfo is not None and period.card is loaded
+
+
 def test_the_card_with_its_balance_is_found_with_nothing_open(card, now):
     loaded = card_get_for_customer(customer=card.owner, card_public_id=card.public_id,
                                    with_balance=True)
