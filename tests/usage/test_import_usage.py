@@ -1,0 +1,109 @@
+"""simdesk import-usage FILE: rating usage records from a CSV file."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from simdesk.cards.ledger_check import ledger_violations
+from simdesk.cards.services import period_create
+from simdesk.usage.models import RatedRecord
+
+MB = 1_000_000
+
+
+@pytest.fixture
+def card_with_1gb(make_card, make_plan, alice, now):
+    """alice has a card (IMSI 234150000000007) with 1 GB active since ``now``."""
+    card = make_card(owner=alice, imsi="234150000000007")
+    period = period_create(card=card, plan=make_plan(data_bytes=1000 * MB), source="o", now=now)
+    return card, period
+
+
+@pytest.fixture(autouse=True)
+def two_hours_later(now):
+    """The command reads the real clock: it runs two hours after ``now``."""
+    with time_machine.travel(now + timedelta(hours=2), tick=False):
+        yield
+
+
+def write_csv(tmp_path, card, now, *, rows=None):
+    at = (now + timedelta(hours=1)).isoformat()
+    start = now.isoformat()
+    lines = ["record_id,iccid,imsi,bytes_up,bytes_down,started_at,ended_at"]
+    lines += rows if rows is not None else [
+        f"r{n},{card.iccid},,{MB},{4 * MB},{start},{at}" for n in range(25)]
+    path = tmp_path / "usage.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run(path, capsys, **options):
+    code = 0
+    try:
+        call_command("import-usage", str(path), **options)
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_it_rates_every_row_and_prints_a_summary(card_with_1gb, now, tmp_path, capsys):
+    card, period = card_with_1gb
+    code, out, err = run(write_csv(tmp_path, card, now), capsys, source="roaming-hub")
+
+    assert code == 0
+    assert "25 records read" in out and "25 applied, 0 duplicates" in out
+    assert "25/25 records" in err  # the progress bar
+    period.refresh_from_db()
+    assert period.used_bytes == 125 * MB
+    assert RatedRecord.objects.filter(source="roaming-hub").count() == 25
+    assert list(ledger_violations()) == []
+
+
+def test_importing_the_same_file_again_counts_nothing_twice(card_with_1gb, now, tmp_path,
+                                                            capsys):
+    card, period = card_with_1gb
+    path = write_csv(tmp_path, card, now)
+    run(path, capsys)
+    code, out, _err = run(path, capsys)
+
+    assert code == 0
+    assert "0 applied, 25 duplicates" in out
+    period.refresh_from_db()
+    assert period.used_bytes == 125 * MB
+
+
+def test_it_lists_bad_rows_by_line_and_rates_the_others(card_with_1gb, now, tmp_path, capsys):
+    card, period = card_with_1gb
+    at, start = (now + timedelta(hours=1)).isoformat(), now.isoformat()
+    path = write_csv(tmp_path, card, now, rows=[
+        f"good,,234150000000007,{MB},{MB},{start},{at}",
+        f"lost,,999999999999999,{MB},{MB},{start},{at}",
+        f"neg,{card.iccid},,-5,{MB},{start},{at}",
+        f"when,{card.iccid},,1,1,yesterday,{at}",
+    ])
+    code, out, _err = run(path, capsys)
+
+    assert code == 1
+    assert "4 records read" in out
+    assert "1 applied, 0 duplicates, 1 unknown cards, 2 rejected" in out
+    assert "line 3: lost: No card has this IMSI." in out
+    assert "line 4: neg: bytes_up must be a whole number" in out
+    assert "line 5: when: started_at must be an ISO 8601" in out
+    period.refresh_from_db()
+    assert period.used_bytes == 2 * MB
+
+
+def test_a_file_without_the_needed_columns_is_refused(tmp_path, db):
+    path = tmp_path / "usage.csv"
+    path.write_text("id,bytes\n1,2\n")
+    with pytest.raises(CommandError, match="header must name record_id"):
+        call_command("import-usage", str(path))
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path, db):
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("import-usage", str(tmp_path / "nope.csv"))
