@@ -56,3 +56,33 @@ def test_it_names_the_scope_each_operator_operation_needs(document):
         [scope] = requirement["OperatorKeyAuth"]
         assert scope in OperatorScope.values, (method, path)
         assert "403" in operation["responses"]
+
+
+def test_no_two_schemas_share_a_name():
+    """The document names each schema by its class name, and a second class with the same
+    name silently replaces the first for every operation that uses either."""
+    from pydantic import BaseModel
+
+    from simdesk.api.v1 import api
+
+    # ninja's own per-operation wrappers around the parameters and the response.
+    wrappers = {"NinjaResponseSchema", "PathParams", "QueryParams", "BodyParams",
+                "HeaderParams", "CookieParams", "FormParams", "FileParams"}
+
+    def models(annotation):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation.__name__ not in wrappers:
+                yield annotation
+            for field in annotation.model_fields.values():
+                yield from models(field.annotation)
+        for argument in getattr(annotation, "__args__", ()):
+            yield from models(argument)
+
+    seen: dict[str, type] = {}
+    for _op_id, operation in api.operations():
+        roots = [*operation.response_models.values(), *operation.models]
+        for model in (found for root in roots for found in models(root)):
+            other = seen.setdefault(model.__name__, model)
+            assert other is model, (f"two schemas are called {model.__name__}: in "
+                                    f"{other.__module__} and {model.__module__}")
+    assert "CardUsageOut" in seen

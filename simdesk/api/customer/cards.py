@@ -95,14 +95,14 @@ class CardPeriodOut(Schema):
     created_at: datetime
 
 
-class UsageDayOut(Schema):
+class CardUsageDayOut(Schema):
     day: date = Field(description="A day in the customer's time zone.")
     used_bytes: int
 
 
-class UsageOut(Schema):
+class CardUsageOut(Schema):
     time_zone: str
-    days: list[UsageDayOut]
+    days: list[CardUsageDayOut]
 
 
 class CardFilters(Schema):
@@ -221,7 +221,7 @@ def cards_periods(request, card_id: str, filters: Query[PeriodFilters],
 
 
 @router.get("/cards/{card_id}/usage",
-            response={200: UsageOut, **problem_responses(400, 401, 404, 429)},
+            response={200: CardUsageOut, **problem_responses(400, 401, 404, 429)},
             auth=customer_auth, tags=TAGS,
             summary="Data used per day in your time zone")
 def cards_usage(request, card_id: str, params: Query[UsageParams]):

@@ -99,7 +99,7 @@ class OperatorPlanOut(Schema):
     updated_at: datetime
 
 
-class PlanFilters(Schema):
+class OperatorPlanFilters(Schema):
     status: PlanStatus | None = Field(None, description="Only active or only archived plans.")
 
 
@@ -140,7 +140,8 @@ def _unique(items, key: str, field: str) -> dict:
 @router.get("/operator/plans", auth=operator_auth(SCOPE), response=Page[OperatorPlanOut],
             summary="Every plan, archived ones included, by code",
             description="Needs scope `catalog:write`.")
-def list_plans(request: HttpRequest, filters: Query[PlanFilters], page: Query[CursorParams]):
+def list_plans(request: HttpRequest, filters: Query[OperatorPlanFilters],
+               page: Query[CursorParams]):
     result = paginate(plans_for_operator(status=filters.status), params=page, key="code",
                       descending=False, tiebreak="code")
     return {"items": [operator_plan_out(plan) for plan in result["items"]],
