@@ -59,7 +59,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["url", "description", "event_types", "active"]
-        return fields + (["public_id", "secret_shown", "created_at", "updated_at"] if obj else [])
+        if obj is None:
+            return fields
+        # The secret signs what integrators trust: only staff who may change endpoints see it.
+        secret = ["secret_shown"] if self.has_change_permission(request, obj) else []
+        return [*fields, "public_id", *secret, "created_at", "updated_at"]
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -136,3 +136,16 @@ def test_each_test_event_is_a_new_event(endpoint, now):
 
     assert first.event_id != second.event_id
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 2
+
+
+def test_staff_who_may_only_view_endpoints_do_not_see_the_secret(client, make_user, endpoint):
+    from django.contrib.auth.models import Permission
+
+    viewer = make_user("viewer@example.com", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_webhookendpoint"))
+    client.force_login(viewer)
+
+    page = client.get(f"{ENDPOINTS}{endpoint.pk}/change/")
+
+    assert page.status_code == 200 and endpoint.url in page.content.decode()
+    assert endpoint.secret not in page.content.decode()
