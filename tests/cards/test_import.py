@@ -64,6 +64,21 @@ def test_it_refuses_a_file_without_the_required_columns(now):
     assert report.errors[0].line == 1 and "iccid" in report.errors[0].message
 
 
+def test_it_reads_a_file_with_bare_carriage_returns_as_lines(now):
+    report = run(f"iccid,claim_code\r{GOOD_1},CODE-0001\r", now)
+
+    assert (report.total, report.created, report.errors) == (1, 1, [])
+
+
+def test_it_reports_a_header_it_cannot_read_instead_of_failing(now):
+    # A quoted header field longer than the csv module's field limit.
+    report = run('"' + "x" * 200_000 + '"\n', now)
+
+    assert report.created == 0
+    assert [e.line for e in report.errors] == [1]
+    assert "not valid CSV" in report.errors[0].message
+
+
 def test_running_the_same_file_twice_imports_nothing_new(now):
     text = csv_text(f"{GOOD_1},CODE-0001,,,,,")
     assert run(text, now).created == 1

@@ -180,8 +180,14 @@ def cards_import_csv(*, stream: IO[str] | IO[bytes], now: datetime,
             return ImportReport(errors=[RowError(1, "-", _(
                 "The file is not UTF-8 text. Save it as CSV UTF-8 and upload it again."))])
     data = data.removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(data))
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    # newline="": the csv module reads line ends itself, so a file saved with old Mac
+    # line ends (a bare CR) is read as lines rather than refused.
+    reader = csv.DictReader(io.StringIO(data, newline=""))
+    try:
+        header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    except csv.Error as error:
+        return ImportReport(errors=[RowError(1, "-", _(
+            "The file is not valid CSV: %(error)s") % {"error": error})])
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         return ImportReport(errors=[RowError(1, ",".join(missing), _(
