@@ -18,7 +18,14 @@ from django.utils.translation import gettext_lazy as _
 
 from simdesk.accounts.models import PersonalAccessToken
 from simdesk.core.errors import NotFound, ServiceError
-from simdesk.core.rows import column, column_count, model_columns, model_from_row, table
+from simdesk.core.rows import (
+    column,
+    column_count,
+    fetch_all,
+    model_columns,
+    model_from_row,
+    table,
+)
 
 TOKEN_SCHEME = "sdk"  # noqa: S105 (the token format's scheme, not a secret)
 MAX_ACTIVE_TOKENS = 20
@@ -80,11 +87,10 @@ def _working_token_with_user(*, prefix: str) -> PersonalAccessToken | None:
 
     Written as SQL, not a queryset: it runs on every token call, where compiling the
     ORM's join cost several times more than running it (bench/api_balance.sh)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_token_sql(connection.vendor), [prefix])
-        row = cursor.fetchone()
-    if row is None:
+    rows = fetch_all(_token_sql(connection.vendor), [prefix])
+    if not rows:
         return None
+    [row] = rows
     token = model_from_row(PersonalAccessToken, row)
     user_model = PersonalAccessToken._meta.get_field("user").related_model
     token.user = model_from_row(user_model, row, column_count(PersonalAccessToken))

@@ -11,7 +11,14 @@ from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.errors import NotFound
-from simdesk.core.rows import column, column_count, model_columns, model_from_row, table
+from simdesk.core.rows import (
+    column,
+    column_count,
+    fetch_all,
+    model_columns,
+    model_from_row,
+    table,
+)
 
 from .models import Card, CardState, LedgerEntry, LedgerKind, Period, PeriodState
 
@@ -42,11 +49,8 @@ def _card_with_open_periods(*, key: uuid.UUID, customer) -> Card | None:
     compiling the ORM's query cost several times more than running it
     (bench/api_balance.sh). Ownership is in the same WHERE as the card's id."""
     public_id = Card._meta.get_field("public_id").get_db_prep_value(key, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_card_with_open_periods_sql(connection.vendor),
-                       [PeriodState.ACTIVE.value, PeriodState.QUEUED.value, public_id,
-                        customer.pk])
-        rows = cursor.fetchall()
+    rows = fetch_all(_card_with_open_periods_sql(connection.vendor),
+                     [PeriodState.ACTIVE.value, PeriodState.QUEUED.value, public_id, customer.pk])
     if not rows:
         return None
     card = model_from_row(Card, rows[0])
