@@ -118,6 +118,9 @@ class WebhookDelivery(BaseModel):
     round_start = models.PositiveSmallIntegerField(_("attempts before the last manual retry"),
                                                    default=0)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # A send task was handed out and may still wait in the queue until then; the sweep
+    # leaves the delivery alone meanwhile, so a backlog is not enqueued again every minute.
+    enqueued_until = models.DateTimeField(_("send queued until"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

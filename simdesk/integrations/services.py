@@ -42,6 +42,9 @@ REQUEST_TIMEOUT = 5.0  # seconds; receivers should answer at once and work later
 # the request timeout, so a live worker always finishes within its lease.
 LEASE = timedelta(minutes=2)
 EXCERPT_CHARS = 500
+# How long a handed-out send task is trusted to run before the sweep enqueues another
+# (a lost task delays a delivery by at most this much).
+ENQUEUE_LEASE = timedelta(minutes=5)
 
 
 def retry_delay(attempts: int) -> timedelta | None:
@@ -90,7 +93,8 @@ def _event_record(*, type: str, data: dict[str, Any], dedupe_key: str,
         if not created:
             return event
         deliveries = WebhookDelivery.objects.bulk_create([
-            WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)
+            WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now,
+                            enqueued_until=now + ENQUEUE_LEASE)
             for endpoint in endpoints
         ])
         ids = [delivery.pk for delivery in deliveries]
@@ -103,6 +107,12 @@ def _enqueue(delivery_ids: list[int]) -> None:
 
     for delivery_id in delivery_ids:
         webhook_delivery_send_task.enqueue(delivery_id=delivery_id)
+
+
+def deliveries_mark_enqueued(*, delivery_ids: list[int], now: datetime) -> None:
+    """Record that send tasks for these deliveries were handed out at ``now``."""
+    WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
+        enqueued_until=now + ENQUEUE_LEASE)
 
 
 def endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool, now: datetime) -> bool:
@@ -206,8 +216,9 @@ def _attempt_record(*, delivery: WebhookDelivery, number: int, now: datetime, su
                        delivery.event.event_id, number, error or f"HTTP {http_status}")
     with transaction.atomic():
         # Only the holder of this attempt's lease records it (see WebhookDelivery).
+        # The attempt's task is done: a retry is the sweep's to hand out once it is due.
         updated = WebhookDelivery.objects.filter(pk=delivery.pk, attempts=number).update(
-            leased_until=None, updated_at=now, **outcome)
+            leased_until=None, enqueued_until=None, updated_at=now, **outcome)
         WebhookAttempt.objects.create(
             delivery=delivery, number=number, at=now, http_status=http_status,
             response_excerpt=excerpt, error=error[:2000], duration_ms=duration_ms)
@@ -231,7 +242,7 @@ def delivery_retry(*, delivery: WebhookDelivery, now: datetime) -> bool:
         not_leased, pk=delivery.pk,
         status__in=(DeliveryStatus.FAILED, DeliveryStatus.GIVEN_UP),
     ).update(status=DeliveryStatus.PENDING, next_attempt_at=now, leased_until=None,
-             round_start=F("attempts"), updated_at=now)
+             enqueued_until=now + ENQUEUE_LEASE, round_start=F("attempts"), updated_at=now)
     if updated:
         pk = delivery.pk
         transaction.on_commit(lambda: _enqueue([pk]))

@@ -9,6 +9,7 @@ import pytest
 
 from simdesk.integrations.models import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery
 from simdesk.integrations.services import (
+    ENQUEUE_LEASE,
     LEASE,
     MAX_ATTEMPTS,
     RETRY_DELAYS,
@@ -154,23 +155,41 @@ def test_any_answer_other_than_2xx_is_a_failure(endpoint, receiver, now, status)
 
 def test_the_sweep_sends_deliveries_whose_task_was_lost_and_retries_due_ones(
         endpoint, receiver, now, time_machine):
-    time_machine.move_to(now, tick=False)
     receiver.statuses = [500]
-    _first, lost = recorded(now, key="order.paid:o1")
-    _second, failing = recorded(now, key="order.paid:o2")
+    recorded(now, key="order.paid:o1")
+    recorded(now, key="order.paid:o2")
+    # Their send tasks were handed out on commit: the sweep trusts them for a while.
+    time_machine.move_to(now + ENQUEUE_LEASE - timedelta(seconds=1), tick=False)
+    assert webhook_deliveries_sweep.call() == 0
 
-    assert webhook_deliveries_sweep.call() == 2  # tasks run inline in the tests
+    # When the tasks were lost, the sweep enqueues new ones (tasks run inline in the tests).
+    lost_at = now + ENQUEUE_LEASE
+    time_machine.move_to(lost_at, tick=False)
+    assert webhook_deliveries_sweep.call() == 2
 
-    lost.refresh_from_db()
-    failing.refresh_from_db()
-    assert {lost.status, failing.status} == {DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED}
+    statuses = sorted(WebhookDelivery.objects.values_list("status", flat=True))
+    assert statuses == [DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED]
     assert webhook_deliveries_sweep.call() == 0  # the failed one waits for its backoff
 
-    time_machine.move_to(now + timedelta(minutes=1), tick=False)
+    time_machine.move_to(lost_at + timedelta(minutes=1), tick=False)
     assert webhook_deliveries_sweep.call() == 1
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
         DeliveryStatus.SUCCEEDED}
     assert len(receiver.requests) == 3
+
+
+def test_the_sweep_does_not_enqueue_again_what_waits_in_a_backlog(endpoint, now):
+    from simdesk.integrations.selectors import deliveries_due
+    from simdesk.integrations.services import deliveries_mark_enqueued
+
+    _event, delivery = recorded(now)
+    later = now + ENQUEUE_LEASE
+    assert list(deliveries_due(now=later)) == [delivery]
+
+    deliveries_mark_enqueued(delivery_ids=[delivery.pk], now=later)  # as the sweep does
+
+    assert list(deliveries_due(now=later + timedelta(minutes=1))) == []
+    assert list(deliveries_due(now=later + ENQUEUE_LEASE)) == [delivery]
 
 
 def test_two_workers_never_send_the_same_attempt(endpoint, receiver, now):
