@@ -74,11 +74,11 @@ def receiver():
 
 @pytest.fixture
 def closed_port_url():
-    """An address where nothing listens: the connection is refused."""
+    """An address where nothing listens: the connection is refused. The port stays bound
+    (without listening) for the test, so no other program can take it meanwhile."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/hooks"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
 
 
 @pytest.fixture
