@@ -171,7 +171,8 @@ def setup_cards(n: int, now, rng: random.Random) -> dict:
     return roles
 
 
-def make_records(n: int, card_ids: list[int], roles: dict, now, rng: random.Random):
+def make_records(n: int, card_ids: list[int], roles: dict, now, rng: random.Random,
+                 batch: int = BATCH):
     """N distinct records in time order over the last hour, plus 2 % duplicates; batches."""
     from simdesk.usage.services import UsageRecord
 
@@ -189,15 +190,21 @@ def make_records(n: int, card_ids: list[int], roles: dict, now, rng: random.Rand
         distinct.append(UsageRecord(record_id=f"cdr-{i:09d}", card_id=card, bytes_up=up,
                                     bytes_down=size - up, started_at=ended - timedelta(minutes=5),
                                     ended_at=ended))
-    batches = [distinct[lo:lo + BATCH] for lo in range(0, n, BATCH)]
+    # Batches of exactly BATCH records (the API's limit), duplicates included: a record
+    # repeated inside its batch or re-sent in a later one.
     dup_count = n * 2 // 100
-    for k in range(dup_count):
-        b = rng.randrange(len(batches))
-        if k % 2 == 0 or b == 0:
-            batches[b].append(batches[b][rng.randrange(len(batches[b]))])  # inside the batch
-        else:
-            earlier = batches[rng.randrange(b)]
-            batches[b].append(earlier[rng.randrange(len(earlier))])  # re-sent later
+    fresh = batch - batch * 2 // 100
+    batches = [distinct[lo:lo + fresh] for lo in range(0, n, fresh)]
+    per_batch = [dup_count // len(batches)] * len(batches)
+    for k in range(dup_count - sum(per_batch)):
+        per_batch[k] += 1
+    for b, extra in enumerate(per_batch):
+        for k in range(extra):
+            if k % 2 == 0 or b == 0:
+                batches[b].append(batches[b][rng.randrange(len(batches[b]))])
+            else:
+                earlier = batches[rng.randrange(b)]
+                batches[b].append(earlier[rng.randrange(len(earlier))])
     for batch in batches:
         rng.shuffle(batch)
     return distinct, batches, dup_count
@@ -225,6 +232,8 @@ def run_rated(batches, now) -> tuple[float, int, int, int]:
 def run_baseline(batches) -> float:
     from django.db import connection, transaction
 
+    from simdesk.usage.rating import _sqlite_datetime
+
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("CREATE TABLE bench_raw (record_id text, card_id bigint, "
@@ -234,7 +243,7 @@ def run_baseline(batches) -> float:
             cursor.execute("CREATE TABLE bench_raw (record_id text, card_id integer, "
                            "bytes_up integer, bytes_down integer, started_at text, "
                            "ended_at text)")
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _sqlite_datetime  # the rating path's own (faster than Django's) conversion
     t0 = time.perf_counter()
     for batch in batches:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -289,7 +298,7 @@ def check(distinct, roles, applied: int, duplicates: int, dup_count: int) -> dic
     }
 
 
-def one(kind: str, records: int, cards: int, admin: str) -> dict:
+def one(kind: str, records: int, cards: int, admin: str, batch: int) -> dict:
     """Measure one database in this process; return its figures."""
     data_dir = tempfile.mkdtemp(prefix="simdesk-bench-usage-")
     bench_url = None
@@ -314,7 +323,7 @@ def one(kind: str, records: int, cards: int, admin: str) -> dict:
         t0 = time.perf_counter()
         roles = setup_cards(cards, now, rng)
         card_ids = list(Card.objects.order_by("pk").values_list("pk", flat=True))
-        distinct, batches, dup_count = make_records(records, card_ids, roles, now, rng)
+        distinct, batches, dup_count = make_records(records, card_ids, roles, now, rng, batch)
         sent = sum(len(b) for b in batches)
         print(f"[{kind}] setup: {cards} cards, {sent} records ({dup_count} duplicates) "
               f"in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
@@ -348,18 +357,22 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=20_000)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="admin URL of a PostgreSQL server (a bench database is created)")
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help="records per usage_rate call (default: 10,000, the API's limit)")
     parser.add_argument("--only", choices=["pg", "sqlite"], help="measure one database")
     parser.add_argument("--child", choices=["pg", "sqlite"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.child:
-        print(json.dumps(one(args.child, args.records, args.cards, args.database_url)))
+        print(json.dumps(one(args.child, args.records, args.cards, args.database_url,
+                             args.batch)))
         return
     results = {}
     for kind in ([args.only] if args.only else ["pg", "sqlite"]):
         out = subprocess.run(
             [sys.executable, __file__, "--child", kind, "--records", str(args.records),
-             "--cards", str(args.cards), "--database-url", args.database_url],
+             "--cards", str(args.cards), "--database-url", args.database_url,
+             "--batch", str(args.batch)],
             stdout=subprocess.PIPE, text=True, check=True)
         results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{kind}: {json.dumps(results[kind])}", flush=True)

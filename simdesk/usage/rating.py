@@ -106,8 +106,11 @@ def rate_batch(records: Sequence, *, source: str, now: datetime,
             continue
         seen.add(record_id)
         good.append(record)
-    for start in range(0, len(good), chunk):
-        result.add(_rate_chunk(good[start:start + chunk], source=source, now=now))
+    # Equal chunks: 10,001 records are two chunks of about 5,000, not 10,000 and 1.
+    parts = -(-len(good) // chunk)
+    size = -(-len(good) // parts) if parts else 0
+    for start in range(0, len(good), size or 1):
+        result.add(_rate_chunk(good[start:start + size], source=source, now=now))
     return result
 
 
@@ -201,7 +204,9 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
 
 def _sqlite_datetime(value: datetime) -> str:
     """Django's SQLite form of an aware datetime (naive UTC text), without its overhead."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ")[:-6]  # less "+00:00"
 
 
 def _lock_cards(cursor) -> list[str]:
