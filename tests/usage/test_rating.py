@@ -140,3 +140,105 @@ def test_the_common_case_costs_a_fixed_number_of_queries(make_card, make_plan, a
         assert (period.remaining_bytes, period.used_bytes) == (9_900 * MB, 100 * MB)
         assert card.usage_updated_at == at - timedelta(seconds=n)  # its latest record
     assert list(ledger_violations()) == []
+
+
+def test_a_record_already_given_to_card_debit_usage_counts_as_a_duplicate(card_with_500mb,
+                                                                          now):
+    card, period = card_with_500mb
+    card_debit_usage(card=card, bytes=100 * MB, reference="usage:gw1:a", at=now, now=now)
+    result = usage_rate([rec("a", card, 100, now), rec("b", card, 10, now)], source="gw1",
+                        now=now)
+
+    assert (result.applied, result.duplicates) == (1, 1)
+    period.refresh_from_db()
+    assert period.used_bytes == 110 * MB
+    assert list(ledger_violations()) == []
+
+
+def test_usage_of_a_card_with_nothing_left_is_overage_and_asks_the_network_again(
+        card_with_500mb, now, django_capture_on_commit_callbacks):
+    card, period = card_with_500mb
+    with django_capture_on_commit_callbacks(execute=False):
+        usage_rate([rec("a", card, 500, now)], source="gw1", now=now)
+        later = now + timedelta(minutes=5)
+        result = usage_rate([rec("b", card, 3, later), rec("c", card, 4, later)],
+                            source="gw1", now=later)
+
+    assert result.applied == 2 and result.exhausted_card_ids == {card.pk}
+    card.refresh_from_db()
+    assert card.overage_bytes == 7 * MB
+    assert card.usage_updated_at == later
+    overage = LedgerEntry.objects.filter(kind=LedgerKind.OVERAGE).order_by("pk")
+    assert [(e.reference, e.balance_after) for e in overage] == [
+        ("usage:gw1:b", -3 * MB), ("usage:gw1:c", -7 * MB)]
+    assert NetworkAction.objects.filter(card=card, action="disconnect").count() == 2
+    assert list(ledger_violations()) == []
+
+
+def test_a_record_from_the_future_counts_now(card_with_500mb, now):
+    card, _period = card_with_500mb
+    usage_rate([rec("a", card, 1, now + timedelta(hours=3))], source="gw1", now=now)
+
+    card.refresh_from_db()
+    assert card.usage_updated_at == now
+    assert LedgerEntry.objects.get(reference="usage:gw1:a").at == now
+
+
+def test_a_zero_byte_record_moves_last_updated_and_counts_once(card_with_500mb, now):
+    card, period = card_with_500mb
+    later = now + timedelta(minutes=1)
+    first = usage_rate([rec("z", card, 0, later)], source="gw1", now=later)
+    again = usage_rate([rec("z", card, 0, later)], source="gw1", now=later)
+
+    assert (first.applied, again.duplicates) == (1, 1)
+    card.refresh_from_db()
+    assert card.usage_updated_at == later
+    assert not LedgerEntry.objects.filter(reference="usage:gw1:z").exists()
+
+
+SETUPS = {
+    # name: (plans as (MB or None for unlimited, stacking, validity start), pause the card)
+    "paused": ([(300, "queue", "on_purchase")], True),
+    "unlimited-with-fair-use": ([(None, "parallel", "on_purchase")], False),
+    "two-periods": ([(300, "queue", "on_purchase"), (100, "parallel", "on_purchase")], False),
+    "first-use-queued": ([(200, "queue", "on_purchase"), (200, "queue", "on_first_use")],
+                         False),
+}
+
+
+@pytest.mark.parametrize("setup", sorted(SETUPS))
+def test_cards_where_more_than_a_debit_happens_agree_with_card_debit_usage(
+        setup, make_card, make_plan, alice, now):
+    plans_spec, pause = SETUPS[setup]
+    plans = [make_plan(data_bytes=mb * MB if mb else None, stacking=stacking,
+                       validity_start=start, fair_use_bytes=None if mb else 250 * MB,
+                       throttle_kbps=None if mb else 256)
+             for mb, stacking, start in plans_spec]
+    amounts = [120, 90, 150, 40, 70]
+    outcomes = []
+    for way in ("debit", "rate"):
+        card = make_card(owner=alice)
+        for n, plan in enumerate(plans):
+            period_create(card=card, plan=plan, source=f"{way}-{n}", now=now)
+        if pause:
+            card.refresh_from_db()
+            card.pause(at=now)
+        batch = [rec(f"r{n}", card, mb, now + timedelta(minutes=n + 1))
+                 for n, mb in enumerate(amounts)]
+        end = now + timedelta(hours=1)
+        if way == "debit":
+            for r in batch:
+                card_debit_usage(card=card, bytes=r.bytes, reference=f"usage:{way}:{r.record_id}",
+                                 at=r.ended_at, now=end)
+        else:
+            usage_rate(batch[::-1], source=way, now=end)
+        card.refresh_from_db()
+        outcomes.append((
+            card.state, card.overage_bytes, card.usage_updated_at,
+            [(p.state, p.remaining_bytes, p.used_bytes, p.starts_at, p.closed_at,
+              p.fair_use_reached_at) for p in card.periods.order_by("pk")],
+            [(e.kind, e.bytes, e.balance_after, e.reference.replace(way, "s"), e.seq, e.at)
+             for e in card.ledger.order_by("pk")],
+        ))
+    assert outcomes[0] == outcomes[1]
+    assert list(ledger_violations()) == []
