@@ -31,7 +31,10 @@ show exactly that number (``mismatched``) with a 2xx status (``non2xx``). After 
 the ledger invariant is checked (``ledger_violations``).
 
 req/s is requests over seconds summed across rounds; p50 is the mean of the rounds' p50,
-p99 the worst round's p99. Ends with one line:
+p99 the worst round's p99. CPU per request is the server's processes' and their
+PostgreSQL backends' CPU time over the requests served (/proc): on a machine shared
+with other work req/s follow the neighbours' load, CPU per request much less.
+Ends with one line:
 RESULT balance_rps=… bare_rps=… ratio=… balance_p50_ms=… balance_p99_ms=… bare_p99_ms=…
 non2xx=0 database=postgresql …
 """
@@ -186,6 +189,62 @@ def wrk(url: str, *, seconds: int, threads: int, connections: int, expected: int
             (item.split("=") for item in match.group(1).split())}
 
 
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ticks(pid: int) -> tuple[int, int] | None:
+    """(parent pid, user + system ticks) of a process, None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+class CpuMeter:
+    """CPU used by the server (its master and workers) and by the PostgreSQL backends
+    serving it, per request: on a shared machine req/s move with the neighbours' load,
+    CPU per request much less. Readable only where PostgreSQL runs on this machine."""
+
+    def __init__(self, server_pid: int, database: bool) -> None:
+        self.server_pid, self.database = server_pid, database
+
+    def _server_pids(self) -> set[int]:
+        parents = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (found := _cpu_ticks(int(entry))) is not None:
+                parents[int(entry)] = found[0]
+        tree, grew = {self.server_pid}, True
+        while grew:
+            more = {pid for pid, parent in parents.items() if parent in tree} - tree
+            tree |= more
+            grew = bool(more)
+        return tree
+
+    def _backend_pids(self) -> set[int]:
+        if not self.database:
+            return set()
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND pid <> pg_backend_pid()")
+            return {row[0] for row in cursor.fetchall()}
+
+    def snapshot(self) -> dict:
+        return {kind: {pid: ticks[1] for pid in pids if (ticks := _cpu_ticks(pid))}
+                for kind, pids in (("server", self._server_pids()),
+                                   ("database", self._backend_pids()))}
+
+    @staticmethod
+    def per_request(before: dict, after: dict, requests: int) -> dict:
+        return {kind: round(sum(ticks - before[kind].get(pid, 0)
+                                for pid, ticks in after[kind].items()) * TICK_US
+                            / max(1, requests))
+                for kind in after}
+
+
 def summarize(runs: list[dict]) -> dict:
     requests = sum(run["requests"] for run in runs)
     seconds = sum(run["duration_us"] for run in runs) / 1e6
@@ -196,12 +255,16 @@ def summarize(runs: list[dict]) -> dict:
         "requests": requests,
         "bad": sum(run["non2xx"] for run in runs),
         "mismatched": sum(run["mismatched"] for run in runs),
+        "server_cpu_us": round(sum(run.get("server_cpu_us", 0) * run["requests"]
+                                   for run in runs) / max(1, requests)),
+        "database_cpu_us": round(sum(run.get("database_cpu_us", 0) * run["requests"]
+                                     for run in runs) / max(1, requests)),
         "errors": sum(run[key] for run in runs for key in
                       ("connect_errors", "read_errors", "write_errors", "timeouts")),
     }
 
 
-def bench(args, base: str, data: dict) -> dict:
+def bench(args, base: str, data: dict, meter: CpuMeter) -> dict:
     from simdesk.cards.services import card_debit_usage
     from simdesk.core.clock import utcnow
 
@@ -234,13 +297,16 @@ def bench(args, base: str, data: dict) -> dict:
         expected = exact_now()
         order = ("balance", "bare") if round_no % 2 else ("bare", "balance")
         for name in order:
+            before = meter.snapshot()
             run = wrk(urls[name], seconds=seconds, expected=expected,
                       token=token if name == "balance" else None, **load)
+            cpu = meter.per_request(before, meter.snapshot(), run["requests"])
+            run.update(server_cpu_us=cpu["server"], database_cpu_us=cpu["database"])
             runs[name].append(run)
-            print(f"round {round_no} {name:7s}: {run['requests'] / run['duration_us'] * 1e6:7.0f}"
+            print(f"round {round_no} {name:7s}: {run['requests'] / run['duration_us'] * 1e6:5.0f}"
                   f" req/s  p50 {run['p50_us'] / 1000:6.2f} ms  p99 {run['p99_us'] / 1000:6.2f}"
-                  f" ms  non2xx {run['non2xx']}  mismatched {run['mismatched']}  (expected "
-                  f"{expected})", flush=True)
+                  f" ms  CPU/req {cpu['server']}+{cpu['database']} µs  non2xx {run['non2xx']}"
+                  f"  mismatched {run['mismatched']} (of {expected})", flush=True)
     after = exact_now()
     print(f"after: API remaining_bytes {after} = ledger {after}", flush=True)
     return {"balance": summarize(runs["balance"]), "bare": summarize(runs["bare"]),
@@ -316,7 +382,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         server = start_server(server_command(args.server, port, args.workers), env, log_path)
         wait_ready(base, server)
-        result = bench(args, base, data)
+        result = bench(args, base, data, CpuMeter(server.pid, database=not args.sqlite))
         from simdesk.cards.ledger_check import ledger_violations
 
         violations = sum(1 for _ in ledger_violations())
@@ -340,11 +406,17 @@ def main() -> None:
     balance, bare, warm = result["balance"], result["bare"], result["warmup"]
     for label, figures in (("balance", balance), ("bare", bare)):
         print(f"{label:7s}: {figures['rps']:7.0f} req/s  p50 {figures['p50_ms']:.2f} ms  "
-              f"p99 {figures['p99_ms']:.2f} ms  ({figures['requests']} requests)")
+              f"p99 {figures['p99_ms']:.2f} ms  ({figures['requests']} requests); CPU per "
+              f"request: server {figures['server_cpu_us']} µs + database "
+              f"{figures['database_cpu_us']} µs")
     non2xx = balance["bad"] + bare["bad"] + warm["bad"]
     mismatched = balance["mismatched"] + bare["mismatched"] + warm["mismatched"]
     errors = balance["errors"] + bare["errors"] + warm["errors"]
     ratio = balance["rps"] / bare["rps"]
+
+    def cpu_us(figures: dict) -> int:
+        return figures["server_cpu_us"] + figures["database_cpu_us"]
+
     print(f"ratio: {ratio:.2f} (goal ≥ 0.7); balance p99 {balance['p99_ms']:.1f} ms "
           f"(goal < 25 ms)")
     print(f"RESULT balance_rps={balance['rps']:.0f} bare_rps={bare['rps']:.0f} "
@@ -352,7 +424,8 @@ def main() -> None:
           f"balance_p99_ms={balance['p99_ms']:.2f} bare_p99_ms={bare['p99_ms']:.2f} "
           f"non2xx={non2xx} database={'sqlite' if args.sqlite else 'postgresql'} "
           f"mismatched={mismatched} socket_errors={errors} ledger_violations={violations} "
-          f"cache={'redis' if args.redis_url else 'database'} "
+          f"balance_cpu_us={cpu_us(balance)} bare_cpu_us={cpu_us(bare)} "
+          f"cache={'redis' if args.redis_url else 'database'} server={args.server} "
           f"rate_limit={args.rate_limit.replace(' ', '')}")
     if non2xx or mismatched or violations:
         sys.exit(1)
