@@ -1,5 +1,5 @@
 """Staff manage the network access servers allowed to talk RADIUS to simdesk, and read
-the sessions and card locations the accounting server keeps.
+the sessions the accounting server keeps.
 
 The shared secret is write-only in the back office: it is typed (or pasted) when a
 NAS is added or the secret is changed, and never shown again, not even masked in a
@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.admin import ReadOnlyAdmin
 
-from .models import CardLocation, NasClient, RadiusSession
+from .models import NasClient, RadiusSession
 
 
 class NasClientForm(forms.ModelForm):
@@ -60,10 +60,3 @@ class RadiusSessionAdmin(ReadOnlyAdmin):
     list_select_related = ["card", "nas"]
     readonly_fields = [field.name for field in RadiusSession._meta.fields]
 
-
-@admin.register(CardLocation)
-class CardLocationAdmin(ReadOnlyAdmin):
-    list_display = ["card", "mcc_mnc", "nas", "connected", "last_seen_at"]
-    search_fields = ["card__iccid", "mcc_mnc"]
-    list_select_related = ["card", "nas"]
-    readonly_fields = [field.name for field in CardLocation._meta.fields]

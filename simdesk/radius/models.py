@@ -1,4 +1,5 @@
-"""Network access servers, the accounting sessions they report, and where each card was seen.
+"""Network access servers and the accounting sessions they report (which also say where
+each card was last seen: its latest session's visited network and time).
 
 A ``RadiusSession`` keeps the highest cumulative counters seen for one
 (NAS, Acct-Session-Id, generation): usage is only ever the increase over them, so a
@@ -13,7 +14,6 @@ import ipaddress
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.models import BaseModel
@@ -80,8 +80,9 @@ class RadiusSession(models.Model):
     gigawords included: input is what the card sent (upload), output what it received.
     """
 
+    # No index of its own: the unique (nas, session_id) serves lookups by NAS.
     nas = models.ForeignKey(NasClient, on_delete=models.PROTECT, related_name="sessions",
-                            verbose_name=_("network access server"))
+                            verbose_name=_("network access server"), db_index=False)
     session_id = models.CharField(_("Acct-Session-Id"), max_length=253)
     generation = models.PositiveIntegerField(
         _("generation"), default=0,
@@ -105,31 +106,10 @@ class RadiusSession(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["nas", "session_id"], name="radius_session_once"),
         ]
-        indexes = [
-            models.Index(fields=["card", "last_event_at"], condition=Q(stopped_at__isnull=True),
-                         name="radius_session_open"),
-        ]
+        # Only the unique key and the card's index: every accounting packet rewrites its
+        # row, and with no index on the columns it changes PostgreSQL updates it in place
+        # (HOT) instead of adding an entry to every index.
 
     def __str__(self) -> str:
         return f"{self.session_id} on {self.nas_id}"
 
-
-class CardLocation(models.Model):
-    """Where a card was last seen by the network: one row per card, moved forward by
-    every accounting packet about it."""
-
-    card = models.OneToOneField("cards.Card", on_delete=models.CASCADE,
-                                related_name="radius_location", verbose_name=_("card"))
-    mcc_mnc = models.CharField(_("visited network (MCC/MNC)"), max_length=6, blank=True)
-    nas = models.ForeignKey(NasClient, on_delete=models.SET_NULL, null=True, blank=True,
-                            related_name="+", verbose_name=_("network access server"))
-    connected = models.BooleanField(_("connected"), default=False,
-                                    help_text=_("False once its last session stopped."))
-    last_seen_at = models.DateTimeField(_("last seen at"))
-
-    class Meta:
-        verbose_name = _("card location")
-        verbose_name_plural = _("card locations")
-
-    def __str__(self) -> str:
-        return f"{self.card_id} via {self.mcc_mnc or '?'}"

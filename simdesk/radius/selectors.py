@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from simdesk.cards.models import Card, CardState
 from simdesk.cards.network.radius.base import DisconnectTarget
 from simdesk.cards.selectors import card_balance
+from simdesk.core.clock import utcnow
 
-from .models import CardLocation, NasClient, RadiusSession
+from .models import NasClient, RadiusSession
 from .networks import Network, network_describe
 from .services.accounting import Identity
 
@@ -135,12 +136,18 @@ class CardWhereabouts:
         return self.network.operator
 
 
-def card_whereabouts(*, card: Card) -> CardWhereabouts | None:
-    """None until the network has reported the card through RADIUS accounting."""
-    location = CardLocation.objects.filter(card=card).first()
-    if location is None:
+def card_whereabouts(*, card: Card, now: datetime | None = None) -> CardWhereabouts | None:
+    """From the card's latest accounting session: connected while it is open (and not
+    stale), the visited network it last reported, and the time of its last packet.
+    None until the network has reported the card through RADIUS accounting."""
+    sessions = RadiusSession.objects.filter(card=card).order_by("-last_event_at", "-pk")
+    latest = sessions.only("mcc_mnc", "last_event_at", "stopped_at").first()
+    if latest is None:
         return None
-    return CardWhereabouts(connected=location.connected,
-                           network=network_describe(location.mcc_mnc),
-                           last_seen_at=location.last_seen_at)
-
+    code = latest.mcc_mnc or sessions.exclude(mcc_mnc="").values_list(
+        "mcc_mnc", flat=True).first() or ""
+    now = now or utcnow()
+    return CardWhereabouts(
+        connected=latest.stopped_at is None
+        and latest.last_event_at >= now - SESSION_STALE_AFTER,
+        network=network_describe(code), last_seen_at=latest.last_event_at)

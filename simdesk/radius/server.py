@@ -81,6 +81,8 @@ class Stats:
     batches: int = 0
     duplicates: int = 0
     unknown_subscribers: int = 0
+    decode_seconds: float = 0.0  # parsing and checking accounting packets
+    store_seconds: float = 0.0  # their transactions, commit included
 
 
 class RadiusServer:
@@ -212,6 +214,7 @@ class RadiusServer:
         if not datagrams:
             return
         self.stats.received += len(datagrams)
+        started = time.perf_counter()
         now = utcnow()
         pending: list[tuple[packet.AcctPacket, AccountingEvent | None, bytes]] = []
         for data, source in datagrams:
@@ -228,6 +231,8 @@ class RadiusServer:
         if not pending:
             return
         events = [event for _pkt, event, _data in pending if event is not None]
+        decoded = time.perf_counter()
+        self.stats.decode_seconds += decoded - started
         try:
             outcomes = self._store(events, now)
         except Exception:
@@ -235,6 +240,7 @@ class RadiusServer:
                              len(events))
             outcomes = self._store_one_by_one(events, now)
         self.stats.batches += 1
+        self.stats.store_seconds += time.perf_counter() - decoded
         results = iter(outcomes)
         for pkt, event, data in pending:
             outcome = next(results) if event is not None else Outcome.NOTHING_NEW

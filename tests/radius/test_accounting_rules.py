@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from simdesk.core.clock import utcnow
-from simdesk.radius.models import CardLocation, NasClient, RadiusSession
-from simdesk.radius.selectors import nas_directory
+from simdesk.radius.models import NasClient, RadiusSession
+from simdesk.radius.selectors import card_whereabouts, nas_directory
 from simdesk.radius.services.accounting import (
     AccountingEvent,
     AcctStatus,
@@ -58,7 +58,7 @@ def test_it_looks_the_card_up_by_3gpp_imsi_then_user_name_then_msisdn(identity, 
 def test_accounting_on_after_a_nas_restart_closes_its_open_sessions(nas, subscriber):
     now = utcnow()
     accounting_apply(events=[event(nas, subscriber, AcctStatus.START, at=now)], now=now)
-    assert CardLocation.objects.get(card=subscriber.card).connected
+    assert card_whereabouts(card=subscriber.card).connected
 
     outcomes = accounting_apply(events=[AccountingEvent(
         nas_id=nas.pk, nas_address="127.0.0.1", status=AcctStatus.ACCOUNTING_ON,
@@ -66,7 +66,7 @@ def test_accounting_on_after_a_nas_restart_closes_its_open_sessions(nas, subscri
 
     assert outcomes == [Outcome.NAS_RESET]
     assert RadiusSession.objects.get().stopped_at is not None
-    assert not CardLocation.objects.get(card=subscriber.card).connected
+    assert not card_whereabouts(card=subscriber.card).connected
 
 
 def test_a_batch_with_duplicates_and_reordering_counts_each_increase_once(nas, subscriber):

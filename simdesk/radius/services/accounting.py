@@ -22,14 +22,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from simdesk.cards.models import Card
 from simdesk.usage.services import UsageRecord, usage_rate
 
-from ..models import CardLocation, RadiusSession
+from ..models import RadiusSession
+from .session_store import SessionRow, sessions_create, sessions_lock, sessions_save
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,10 @@ class Identity:
 
     def candidates(self) -> list[tuple[str, str]]:
         """(field, value) pairs to look the card up by, most trusted first."""
+        return self._candidates
+
+    @cached_property
+    def _candidates(self) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         imsi = _digits(self.imsi)
         if len(imsi) == 15:
@@ -135,76 +141,11 @@ def _card_for(event: AccountingEvent, cards: dict[tuple[str, str], int]) -> int 
     return None
 
 
-def _sessions_locked(keys: set[tuple[int, str]], placeholders: dict[tuple[int, str], dict],
-                     ) -> dict[tuple[int, str], RadiusSession]:
-    """The session rows for ``keys``, created where missing, locked for this transaction
-    (in id order, so concurrent servers never deadlock on each other)."""
-
-    def load(wanted):
-        nas_ids = {nas for nas, _ in wanted}
-        session_ids = {sid for _, sid in wanted}
-        rows = (RadiusSession.objects.select_for_update()
-                .filter(nas_id__in=nas_ids, session_id__in=session_ids).order_by("pk"))
-        return {(row.nas_id, row.session_id): row for row in rows
-                if (row.nas_id, row.session_id) in wanted}
-
-    sessions = load(keys)
-    missing = keys - sessions.keys()
-    if missing:
-        RadiusSession.objects.bulk_create(
-            [RadiusSession(nas_id=nas, session_id=sid, **placeholders[(nas, sid)])
-             for nas, sid in sorted(missing)],
-            ignore_conflicts=True)  # a concurrent server may have created it a moment ago
-        sessions.update(load(missing))
-    return sessions
-
-
-_UPDATE_FIELDS = ("generation", "card_id", "user_name", "nas_address", "bytes_in", "bytes_out",
-                  "mcc_mnc", "started_at", "last_event_at", "stopped_at")
-
-
-def _save_sessions(rows: list[RadiusSession]) -> None:
-    """One executemany UPDATE: the ORM's bulk_update builds a CASE per field per row,
-    which costs more than the rest of the batch."""
-    if not rows:
-        return
-    ops = connection.ops
-    table = connection.ops.quote_name(RadiusSession._meta.db_table)
-    assignments = ", ".join(f"{ops.quote_name(f)} = %s" for f in _UPDATE_FIELDS)
-    params = []
-    for row in rows:
-        values = []
-        for name in _UPDATE_FIELDS:
-            value = getattr(row, name)
-            if isinstance(value, datetime):
-                value = ops.adapt_datetimefield_value(value)
-            values.append(value)
-        params.append((*values, row.pk))
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
-
-
-def _save_locations(seen: dict[int, dict]) -> None:
-    """Move each card's "where it is" to what this batch saw (one upsert per shape)."""
-    with_network = [CardLocation(card_id=card_id, **values) for card_id, values in seen.items()
-                    if values.get("mcc_mnc")]
-    without = [CardLocation(card_id=card_id, **values) for card_id, values in seen.items()
-               if not values.get("mcc_mnc")]
-    common = ["nas", "connected", "last_seen_at"]
-    if with_network:
-        CardLocation.objects.bulk_create(with_network, update_conflicts=True,
-                                         unique_fields=["card"],
-                                         update_fields=[*common, "mcc_mnc"])
-    if without:
-        CardLocation.objects.bulk_create(without, update_conflicts=True,
-                                         unique_fields=["card"], update_fields=common)
-
-
-def _restart_is_due(session: RadiusSession, event_at: datetime) -> bool:
+def _restart_is_due(session: SessionRow, event_at: datetime) -> bool:
     return session.stopped_at is not None and event_at > session.stopped_at
 
 
-def _restart(session: RadiusSession, event_at: datetime) -> None:
+def _restart(session: SessionRow, event_at: datetime) -> None:
     session.generation += 1
     session.bytes_in = session.bytes_out = 0
     session.started_at = session.last_event_at = event_at
@@ -220,26 +161,39 @@ def accounting_apply(*, events: Sequence[AccountingEvent], now: datetime) -> lis
     seen add nothing, and the rating takes each record id once.
     """
     outcomes: list[Outcome] = []
+    resets = (AcctStatus.ACCOUNTING_ON, AcctStatus.ACCOUNTING_OFF)
     with transaction.atomic():
-        cards = _cards_by_identity(events)
+        keys = [(e.nas_id, e.session_id) if e.session_id and e.status not in resets else None
+                for e in events]
+        sessions = sessions_lock({key for key in keys if key})
+        # An open session knows its card; only new or stopped ones need the card looked
+        # up by identity (a stopped one may be restarting for another subscriber).
+        unsure = [e for e, key in zip(events, keys, strict=True)
+                  if key and (key not in sessions or sessions[key].stopped_at is not None)]
+        cards = _cards_by_identity(unsure)
+        card_ids: list[int | None] = []
         placeholders: dict[tuple[int, str], dict] = {}
-        for event in events:
-            card_id = _card_for(event, cards)
-            if event.session_id and card_id is not None:
+        for event, key in zip(events, keys, strict=True):
+            session = sessions.get(key) if key else None
+            if session is not None and session.stopped_at is None:
+                card_ids.append(session.card_id)
+                continue
+            card_id = _card_for(event, cards) if key else None
+            card_ids.append(card_id)
+            if card_id is not None and session is None:
                 at = min(event.event_at or now, now)
-                placeholders.setdefault((event.nas_id, event.session_id), {
+                placeholders.setdefault(key, {
                     "card_id": card_id, "nas_address": event.nas_address, "started_at": at,
                     "last_event_at": at, "user_name": event.identity.user_name[:253]})
-        sessions = _sessions_locked(set(placeholders), placeholders) if placeholders else {}
-        changed: dict[int, RadiusSession] = {}
+        if placeholders:
+            sessions.update(sessions_create(placeholders))
+        changed: dict[int, SessionRow] = {}
         records: list[UsageRecord] = []
-        seen: dict[int, dict] = {}
-        for event in events:
+        for event, card_id in zip(events, card_ids, strict=True):
             if event.status in (AcctStatus.ACCOUNTING_ON, AcctStatus.ACCOUNTING_OFF):
-                _nas_reset(event, now)
+                _nas_reset(event, now, sessions)
                 outcomes.append(Outcome.NAS_RESET)
                 continue
-            card_id = _card_for(event, cards)
             session = sessions.get((event.nas_id, event.session_id))
             if card_id is None or session is None:
                 logger.warning("RADIUS accounting for an unknown subscriber from NAS %s "
@@ -251,19 +205,13 @@ def accounting_apply(*, events: Sequence[AccountingEvent], now: datetime) -> lis
             outcome = _apply(session, event, card_id, at, records)
             changed[session.pk] = session
             outcomes.append(outcome)
-            seen[card_id] = {
-                "nas_id": event.nas_id, "connected": event.status != AcctStatus.STOP,
-                "last_seen_at": now,
-                "mcc_mnc": event.mcc_mnc or seen.get(card_id, {}).get("mcc_mnc", ""),
-            }
-        _save_sessions(list(changed.values()))
-        _save_locations(seen)
+        sessions_save(list(changed.values()))
         if records:
             usage_rate(records, source=USAGE_SOURCE, now=now)
     return outcomes
 
 
-def _apply(session: RadiusSession, event: AccountingEvent, card_id: int, at: datetime,
+def _apply(session: SessionRow, event: AccountingEvent, card_id: int, at: datetime,
            records: list[UsageRecord]) -> Outcome:
     session.card_id = card_id
     session.nas_address = event.nas_address
@@ -296,9 +244,13 @@ def _apply(session: RadiusSession, event: AccountingEvent, card_id: int, at: dat
     return outcome
 
 
-def _nas_reset(event: AccountingEvent, now: datetime) -> None:
-    """The NAS (re)started: none of its sessions is open any more."""
-    open_sessions = RadiusSession.objects.filter(nas_id=event.nas_id, stopped_at__isnull=True)
-    cards = list(open_sessions.values_list("card_id", flat=True))
-    open_sessions.update(stopped_at=min(event.event_at or now, now))
-    CardLocation.objects.filter(card_id__in=cards, nas_id=event.nas_id).update(connected=False)
+def _nas_reset(event: AccountingEvent, now: datetime,
+               sessions: dict[tuple[int, str], SessionRow]) -> None:
+    """The NAS (re)started: none of its sessions is open any more (also the ones this
+    batch holds, which are written back after it)."""
+    at = min(event.event_at or now, now)
+    RadiusSession.objects.filter(nas_id=event.nas_id, stopped_at__isnull=True).update(
+        stopped_at=at)
+    for session in sessions.values():
+        if session.nas_id == event.nas_id and session.stopped_at is None:
+            session.stopped_at = at

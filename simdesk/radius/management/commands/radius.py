@@ -74,4 +74,6 @@ class Command(BaseCommand):
             self.stdout.write(f"received={stats.received} answered={stats.answered} "
                               f"dropped={stats.dropped} batches={stats.batches} "
                               f"duplicates={stats.duplicates} "
-                              f"unknown_subscribers={stats.unknown_subscribers}")
+                              f"unknown_subscribers={stats.unknown_subscribers} "
+                              f"decode_s={stats.decode_seconds:.2f} "
+                              f"store_s={stats.store_seconds:.2f}")
