@@ -112,7 +112,8 @@ def card_ids_by_identifier(identifiers: dict[str, set[str]]) -> dict[tuple[str, 
     ``CARD_IDENTIFIERS``: one query per kind and 5,000 values. Unknown ones are absent."""
     found: dict[tuple[str, str], int] = {}
     for kind in CARD_IDENTIFIERS:
-        values = sorted(v for v in identifiers.get(kind, ()) if v)
+        # A value with a NUL character names no card (and PostgreSQL cannot compare it).
+        values = sorted(v for v in identifiers.get(kind, ()) if v and "\x00" not in v)
         for start in range(0, len(values), 5000):
             part = values[start:start + 5000]
             for value, pk in Card.objects.filter(**{f"{kind}__in": part}).values_list(kind, "pk"):
