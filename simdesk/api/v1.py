@@ -49,8 +49,12 @@ api = SimdeskAPI(
     description=(
         "Customer and operator API of simdesk. Authenticate with a personal access token "
         "(`Authorization: Bearer sdk_…`, created in account settings) or the browser session "
-        "(unsafe methods need the CSRF token). Errors are RFC 9457 problem details with a "
-        "stable `code`; `detail` follows the Accept-Language header. Lists are cursor-paginated."
+        "(unsafe methods need the CSRF token). An operator's systems use an operator API key "
+        "(`Authorization: Bearer sdo_…`, issued by staff) holding the scope each operator "
+        "operation names. Errors are RFC 9457 problem details (`application/problem+json`) "
+        "with a stable `code`; `detail` follows the Accept-Language header; `errors` names "
+        "each invalid field. Lists are cursor-paginated. Every call is rate limited: 429 "
+        "with `Retry-After`."
     ),
     urls_namespace="api-v1",
     docs=Swagger(),

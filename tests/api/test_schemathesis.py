@@ -8,6 +8,7 @@ of real objects of alice's (chosen from the generated value, so a failure replay
 the operations' success paths are exercised as well as their refusals.
 """
 
+import os
 import zlib
 
 import pytest
@@ -27,8 +28,11 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance, negative_data_rejection,
           unsupported_method]
 # Enough to meet every refusal of every operation; the whole run stays around a minute
-# on two cores (it runs on SQLite and on PostgreSQL in CI).
-MAX_EXAMPLES = 25
+# on two cores (it runs on SQLite and on PostgreSQL in CI), and the same examples every
+# time, so a run fails for a change, not for luck. SCHEMATHESIS_EXAMPLES=500 searches
+# deeper with fresh random examples, for a developer hunting bugs.
+DEEP = int(os.environ.get("SCHEMATHESIS_EXAMPLES") or 0)
+MAX_EXAMPLES = DEEP or 25
 
 
 def _load_schema():
@@ -84,7 +88,7 @@ def use_real_ids(case, world) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None,
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=not DEEP, database=None,
           suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case, world):
     use_real_ids(case, world)
