@@ -3,7 +3,7 @@ stored, by `simdesk radius` and, in the same run, by FreeRADIUS writing accounti
 PostgreSQL with its stock SQL module.
 
 Run from the project root:
-    .venv/bin/python bench/radius_load.py [--packets 60000] [--clients 4] [--workers 1]
+    .venv/bin/python bench/radius_load.py [--packets 60000] [--clients 4] [--workers 2]
         [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 
 Load: ``--packets`` Accounting-Requests over ``--sessions`` sessions of 1,000 cards
@@ -11,13 +11,14 @@ Load: ``--packets`` Accounting-Requests over ``--sessions`` sessions of 1,000 ca
 Interim-Updates with growing cumulative counters and a Stop. The sessions are split
 over ``--clients`` parallel radclient processes; each sends its sessions one round at a
 time (all Starts, then each round of interims, then the Stops) from files of at most
-3,000 packets (radclient slows down with the square of its input size), 64 requests
-in flight per client. The same files go to both servers; the figure is packets / wall
-time from the first request to the last answer.
+3,000 packets (radclient slows down with the square of its input size), 128 requests
+in flight per client (``--in-flight``). The same files go to both servers; the figure
+is packets / wall time from the first request to the last answer.
 
 simdesk: a database ``simdesk_bench_radius_<random>`` is created on the PostgreSQL
 server of ``--database-url``, migrated, given 1,000 cards each with an active 1 TB
-period and one NAS; `simdesk radius --workers N` serves it. Every answer is sent after
+period and one NAS; `simdesk radius --workers N` (default one per core, sharing the
+port with SO_REUSEPORT) serves it. Every answer is sent after
 the batch's transaction committed (fsync and synchronous_commit as the server is
 configured; both are printed). Checked afterwards: the usage rated equals the sum of
 the sessions' final counters, exactly once.
@@ -60,7 +61,7 @@ STOCK_RADDB = Path("/etc/freeradius/3.0")
 SECRET = "bench-radius-shared-secret"
 CARDS = 1000
 FILE_LIMIT = 3000
-IN_FLIGHT = 64
+IN_FLIGHT = 128
 UP, DOWN = 10_000, 100_000  # bytes per round per session
 
 
@@ -372,8 +373,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="parallel radclient processes")
     parser.add_argument("--in-flight", type=int, default=IN_FLIGHT,
                         help="requests each radclient keeps in flight (its -p)")
-    parser.add_argument("--workers", type=int, default=1, help="simdesk radius processes")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="simdesk radius processes (default: one per core)")
+    parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="admin URL of a PostgreSQL server (bench databases are created)")
     parser.add_argument("--no-freeradius", action="store_true")

@@ -96,7 +96,7 @@ class RadiusServer:
     """
 
     def __init__(self, *, host: str = "0.0.0.0", acct_port: int = 1813,  # noqa: S104
-                 auth_port: int | None = 1812, batch_size: int = 256,
+                 auth_port: int | None = 1812, batch_size: int = 1024,
                  batch_wait: float = 0.002, reuse_port: bool = False,
                  nas_refresh: float = 10.0, require_message_authenticator: bool = True):
         self.batch_size = batch_size

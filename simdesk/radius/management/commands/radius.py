@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--auth-port", type=int,
                             default=getattr(settings, "RADIUS_AUTH_PORT", 1812),
                             help="0 to serve accounting only")
-        parser.add_argument("--batch-size", type=int, default=256,
+        parser.add_argument("--batch-size", type=int, default=1024,
                             help="most accounting packets stored in one transaction")
         parser.add_argument("--batch-wait-ms", type=float, default=2.0,
                             help="how long a short batch waits for more packets")
