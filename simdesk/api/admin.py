@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from simdesk.core.clock import utcnow
 from simdesk.core.errors import ServiceError
@@ -62,7 +63,8 @@ class OperatorApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):
-        now = utcnow()
-        for key in queryset:
+        now, keys = utcnow(), list(queryset)
+        for key in keys:
             operator_key_revoke(key=key, now=now)
-        self.message_user(request, _("Revoked %(count)d key(s).") % {"count": queryset.count()})
+        self.message_user(request, ngettext("Revoked %(count)d key.", "Revoked %(count)d keys.",
+                                            len(keys)) % {"count": len(keys)})

@@ -24,7 +24,7 @@ class OrderStatus(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", _("Payment failed")
     EXPIRED = "expired", _("Expired")
     REFUNDED = "refunded", _("Refunded")
-    PARTIALLY_REFUNDED = "partially_refunded", _("Partly refunded")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
 
 
 S = OrderStatus

@@ -90,7 +90,7 @@ class SandboxRefund(models.Model):
 class SandboxDeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     DELIVERED = "delivered", _("Delivered")
-    GAVE_UP = "gave_up", _("Gave up")
+    GAVE_UP = "gave_up", _("Given up")
 
 
 class SandboxWebhookDelivery(models.Model):
