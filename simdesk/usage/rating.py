@@ -29,7 +29,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
@@ -39,6 +39,7 @@ from simdesk.cards.models import (
     CardState,
     LedgerEntry,
     LedgerKind,
+    NetworkAction,
     NetworkActionKind,
     Period,
 )
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 # Records per transaction: large enough that commits are rare, small enough that a
 # transaction holds its card locks for a fraction of a second.
 CHUNK = 10_000
+# A card that ran out but still sends usage is asked to disconnect again at most this often.
+ASK_AGAIN_AFTER = timedelta(minutes=5)
 
 STAGE = "usage_stage"
 FAST = "usage_fast"
@@ -73,6 +76,8 @@ class _Effects:
     changes: list[_Change] = field(default_factory=list)
     # card id -> reference of the record after which the card had no data left
     ran_out: dict[int, str] = field(default_factory=dict)
+    # card id -> reference of the first record of a card that had no data already
+    still_out: dict[int, str] = field(default_factory=dict)
 
 
 def rate_batch(records: Sequence, *, source: str, now: datetime,
@@ -179,6 +184,8 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
                 # A network clock ahead of ours must not start periods in the future.
                 write((r.record_id, r.card_id, r.bytes_up, r.bytes_down, r.started_at, ended,
                        ended if ended <= now else now))
+        # Statistics, so the joins below are planned for thousands of rows, not a guess.
+        cursor.execute(f"ANALYZE {STAGE}")
         return
     cursor.execute(f"""
         CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
@@ -268,28 +275,37 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
     card = Card._meta.db_table
     ledger = LedgerEntry._meta.db_table
     now_value = now if _is_postgres() else _sqlite_datetime(now)
-    per_card = f"""(SELECT card_id, SUM(bytes_up + bytes_down) AS bytes, MAX(at) AS max_at
-                     FROM {STAGE} GROUP BY card_id)"""  # noqa: S608
+    # The card's only active period: started, limited, ending after the usage and now,
+    # keeping data after all of it; the card active (nothing for card_sync_state to do).
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
-        SELECT a.card_id, p.id, p.total_bytes, p.remaining_bytes, a.bytes, a.max_at
-        FROM {per_card} a
-        JOIN {card} c ON c.id = a.card_id
-        JOIN {period} p ON p.card_id = a.card_id AND p.state = %s
-        WHERE c.state = %s AND NOT p.unlimited AND p.ends_at IS NOT NULL
-          AND p.ends_at > a.max_at AND p.ends_at > %s AND p.remaining_bytes > a.bytes
-          AND NOT EXISTS (SELECT 1 FROM {period} q
-                          WHERE q.card_id = a.card_id AND q.state = %s AND q.id <> p.id)
-        """, [PS.ACTIVE, CardState.ACTIVE, now_value, PS.ACTIVE])  # noqa: S608
+        SELECT a.card_id, o.period_id, o.total, o.remaining, a.bytes, a.max_at
+        FROM (SELECT card_id, CAST(SUM(bytes_up + bytes_down) AS BIGINT) AS bytes,
+                     MAX(at) AS max_at
+              FROM {STAGE} GROUP BY card_id) a
+        JOIN (SELECT p.card_id, MIN(p.id) AS period_id, COUNT(*) AS n,
+                     MIN(p.total_bytes) AS total, MIN(p.remaining_bytes) AS remaining,
+                     MIN(p.ends_at) AS ends_at,
+                     MAX(CASE WHEN p.unlimited OR p.ends_at IS NULL THEN 1 ELSE 0 END) AS odd
+              FROM {period} p JOIN {card} c ON c.id = p.card_id
+              WHERE p.state = %s AND c.state = %s
+                AND p.card_id IN (SELECT card_id FROM {STAGE})
+              GROUP BY p.card_id) o ON o.card_id = a.card_id
+        WHERE o.n = 1 AND o.odd = 0 AND o.ends_at > a.max_at AND o.ends_at > %s
+          AND o.remaining > a.bytes
+        """, [PS.ACTIVE, CardState.ACTIVE, now_value])  # noqa: S608
     taken = cursor.rowcount
-    # Nothing left to start or expire, and a state card_sync_state would keep.
+    # No active or queued period left (nothing to start or expire), and a state that
+    # card_sync_state keeps: all of the card's usage is overage.
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
-        SELECT a.card_id, NULL, NULL, c.overage_bytes, a.bytes, a.max_at
-        FROM {per_card} a JOIN {card} c ON c.id = a.card_id
+        SELECT s.card_id, NULL, NULL, c.overage_bytes,
+               CAST(SUM(s.bytes_up + s.bytes_down) AS BIGINT), MAX(s.at)
+        FROM {STAGE} s JOIN {card} c ON c.id = s.card_id
         WHERE c.state <> %s
           AND NOT EXISTS (SELECT 1 FROM {period} q
-                          WHERE q.card_id = a.card_id AND q.state IN (%s, %s))
+                          WHERE q.card_id = s.card_id AND q.state IN (%s, %s))
+        GROUP BY s.card_id, c.overage_bytes
         """, [CardState.ACTIVE, PS.ACTIVE, PS.QUEUED])  # noqa: S608
     overage = cursor.rowcount
     if not taken and not overage:
@@ -340,8 +356,8 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
         effects.changes.extend(_Change(card_id, total, remaining, remaining - used)
                                for card_id, total, remaining, used in cursor.fetchall())
     if overage:
-        # Usage of a card with nothing left: ask the network again to cut it off, once
-        # per chunk, named after the first record of the chunk that went to overage.
+        # Usage of a card with nothing left: the network has not cut it off (yet); see
+        # _follow_up for when it is asked again.
         cursor.execute(f"""
             SELECT card_id, record_id FROM (
                 SELECT s.card_id, s.record_id, ROW_NUMBER() OVER (
@@ -350,7 +366,7 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
                 WHERE f.period_id IS NULL AND s.bytes_up + s.bytes_down > 0) first
             WHERE n = 1""")  # noqa: S608
         for card_id, record_id in cursor.fetchall():
-            effects.ran_out[card_id] = usage_reference(source, record_id)
+            effects.still_out[card_id] = usage_reference(source, record_id)
 
 
 def _slow_records(cursor) -> list[str]:
@@ -418,6 +434,15 @@ def _follow_up(effects: _Effects, *, now: datetime, result) -> None:
 
     from .tasks import card_alerts_check
 
+    if effects.still_out:
+        # Asked within the last few minutes: the network may still be acting on it.
+        recent = set(NetworkAction.objects.filter(
+            card_id__in=list(effects.still_out), action=NetworkActionKind.DISCONNECT,
+            requested_at__gt=now - ASK_AGAIN_AFTER).values_list("card_id", flat=True))
+        result.exhausted_card_ids |= set(effects.still_out)
+        for card_id, reference in effects.still_out.items():
+            if card_id not in recent and card_id not in effects.ran_out:
+                effects.ran_out[card_id] = reference
     if effects.ran_out:
         for card in Card.objects.filter(pk__in=list(effects.ran_out)).order_by("pk"):
             reference = effects.ran_out[card.pk]

@@ -155,23 +155,27 @@ def test_a_record_already_given_to_card_debit_usage_counts_as_a_duplicate(card_w
     assert list(ledger_violations()) == []
 
 
-def test_usage_of_a_card_with_nothing_left_is_overage_and_asks_the_network_again(
+def test_usage_of_a_card_with_nothing_left_is_overage_and_the_network_is_asked_again(
         card_with_500mb, now, django_capture_on_commit_callbacks):
     card, period = card_with_500mb
     with django_capture_on_commit_callbacks(execute=False):
         usage_rate([rec("a", card, 500, now)], source="gw1", now=now)
-        later = now + timedelta(minutes=5)
-        result = usage_rate([rec("b", card, 3, later), rec("c", card, 4, later)],
-                            source="gw1", now=later)
+        soon = now + timedelta(minutes=1)
+        result = usage_rate([rec("b", card, 3, soon), rec("c", card, 4, soon)],
+                            source="gw1", now=soon)
+        later = now + timedelta(minutes=6)
+        usage_rate([rec("d", card, 1, later)], source="gw1", now=later)
 
     assert result.applied == 2 and result.exhausted_card_ids == {card.pk}
     card.refresh_from_db()
-    assert card.overage_bytes == 7 * MB
+    assert card.overage_bytes == 8 * MB
     assert card.usage_updated_at == later
     overage = LedgerEntry.objects.filter(kind=LedgerKind.OVERAGE).order_by("pk")
     assert [(e.reference, e.balance_after) for e in overage] == [
-        ("usage:gw1:b", -3 * MB), ("usage:gw1:c", -7 * MB)]
-    assert NetworkAction.objects.filter(card=card, action="disconnect").count() == 2
+        ("usage:gw1:b", -3 * MB), ("usage:gw1:c", -7 * MB), ("usage:gw1:d", -8 * MB)]
+    # Asked when it ran out, not again a minute later, again after five minutes.
+    asked = NetworkAction.objects.filter(card=card, action="disconnect").order_by("requested_at")
+    assert [a.requested_at for a in asked] == [now, later]
     assert list(ledger_violations()) == []
 
 
