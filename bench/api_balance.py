@@ -2,7 +2,8 @@
 
 Run from the project root:
     bench/api_balance.sh [--admin-url postgres://postgres@127.0.0.1:5432] [--sqlite]
-                         [--duration 20] [--rounds 2] [--connections 32]
+                         [--server gunicorn|granian] [--duration 20] [--rounds 2]
+                         [--connections 32]
 
 The database is the bench's own: on PostgreSQL (the default; ``--admin-url`` or
 ``BENCH_ADMIN_URL`` names the server) a database ``simdesk_bench_<random>`` is created
@@ -14,9 +15,10 @@ Setup: migrate; one customer with one claimed card, a 5 GB plan active on it and
 usage debited through the usage service; a personal access token made by the token
 service.
 
-Server: ONE gunicorn with two sync workers on 127.0.0.1, production settings with
-DEBUG off (``bench.api_balance_settings``: plain HTTP, the rate limit raised and printed)
-and a URLconf adding the bare view to the app's (``bench.api_balance_urls``; never in
+Server: ONE gunicorn with two sync workers on 127.0.0.1 (``--server granian``: granian,
+WSGI, two workers of one blocking thread each), production settings with DEBUG off
+(``bench.api_balance_settings``: plain HTTP, the rate limit raised and printed) and a
+URLconf adding the bare view to the app's (``bench.api_balance_urls``; never in
 production's).
 
 Load: wrk, ``--threads`` threads and ``--connections`` connections, a warm-up on both

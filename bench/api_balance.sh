@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Card-balance API under load against a bare one-row Django view, same server, same run.
-# From the project root:  bench/api_balance.sh [--sqlite] [--admin-url postgres://…] [--help]
+# From the project root:  bench/api_balance.sh [--sqlite] [--server granian] [--admin-url …] [--help]
 # See bench/api_balance.py for what it does and prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
