@@ -51,6 +51,19 @@ def test_it_answers_the_balance_alone_with_the_same_figures(alice_api, alice_car
         f"/api/v1/cards/{alice_card.public_id}").json()["balance"]
 
 
+def test_a_token_call_for_the_balance_reads_the_database_twice(
+        alice_api, alice_card, at_now, django_assert_num_queries):
+    url = f"/api/v1/cards/{alice_card.public_id}/balance"
+    alice_api.get(url)  # the first call notes the token's last use
+
+    # The token with its user, then the card with its open periods: no more, however
+    # many periods are open (the balance endpoint runs on every poll of every client).
+    with django_assert_num_queries(2):
+        response = alice_api.get(url)
+
+    assert response.status_code == 200
+
+
 def test_it_filters_cards_and_periods_by_state(alice_api, alice_card, plan, now, at_now):
     from simdesk.cards.services.periods import period_create
 
