@@ -2,7 +2,7 @@
 
 Run from the project root:
     bench/api_balance.sh [--admin-url postgres://postgres@127.0.0.1:5432] [--sqlite]
-                         [--server gunicorn|granian] [--duration 20] [--rounds 2]
+                         [--server gunicorn|granian] [--duration 20] [--rounds 4]
                          [--connections 32]
 
 The database is the bench's own: on PostgreSQL (the default; ``--admin-url`` or
@@ -329,7 +329,9 @@ def main() -> None:
     parser.add_argument("--rate-limit", default="100000000/m",
                         help="API_RATE_LIMIT of the bench server (production: 600/m)")
     parser.add_argument("--duration", type=int, default=20, help="seconds per URL, measured")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternating rounds sharing --duration (more, shorter rounds "
+                             "even out a neighbour's load)")
     parser.add_argument("--warmup", type=int, default=5, help="seconds per URL, not measured")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
