@@ -70,8 +70,8 @@ def card_get_for_customer(*, customer, card_public_id: str | uuid.UUID,
                           with_balance: bool = False) -> Card:
     """The customer's own card; any other card, or a malformed id, is NotFound.
 
-    ``with_balance`` also loads what ``card_balance`` needs, in the same query when the
-    card has an open period (the balance endpoint's hot path: one query, not two)."""
+    ``with_balance`` also loads what ``card_balance`` needs, in the same single query
+    (the API's card detail and balance: one query, not two)."""
     try:
         key = card_public_id if isinstance(card_public_id, uuid.UUID) else uuid.UUID(
             str(card_public_id))
