@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 # Records per transaction: large enough that commits are rare, small enough that a
 # transaction holds its card locks for a fraction of a second.
 CHUNK = 10_000
+# Page cache of a SQLite connection that rates usage (KiB; at most, used as needed).
+SQLITE_CACHE_KIB = 256 * 1024
 # A card that ran out but still sends usage is asked to disconnect again at most this often.
 ASK_AGAIN_AFTER = timedelta(minutes=5)
 
@@ -187,6 +189,11 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
         # Statistics, so the joins below are planned for thousands of rows, not a guess.
         cursor.execute(f"ANALYZE {STAGE}")
         return
+    cursor.execute("PRAGMA cache_size")
+    if cursor.fetchone()[0] > -SQLITE_CACHE_KIB:
+        # Rating inserts ledger rows all over its card and period indexes; with SQLite's
+        # default 2 MB page cache nearly every insert reads its index pages again.
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     cursor.execute(f"""
         CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
             record_id text NOT NULL, card_id integer NOT NULL, bytes_up integer NOT NULL,
