@@ -49,7 +49,8 @@ class UsageRecord:
 class RatingResult:
     """What a batch did. ``applied`` counts records rated now, ``duplicates`` records
     rated before (or twice in the batch), ``rejected`` the (record id, reason) of records
-    that could not be rated; ``exhausted_card_ids`` the cards that ran out of data."""
+    that could not be rated; ``exhausted_card_ids`` the cards that ran out of data in
+    this batch or were already out and still sent usage (their usage is overage)."""
 
     applied: int = 0
     duplicates: int = 0
