@@ -33,8 +33,15 @@ the simdesk figure alone; install it with
 (the Debian package starts a system service on 1812/1813; stop it or keep it from
 starting, e.g. with a policy-rc.d that exits 101).
 
+The servers take ``--runs`` turns each (default 3; simdesk, FreeRADIUS, simdesk, …; a
+later simdesk run restarts the same sessions after their Stop, so it rates them again)
+and every figure is the median of the turns: on a shared machine the load of others
+changes from one minute to the next. Besides requests per second the bench reads the
+CPU time the server's processes and their PostgreSQL backends used, per request, which
+does not depend on what else runs.
+
 Ends with one line:
-RESULT simdesk_per_s=… freeradius_per_s=… ratio=… lost=…
+RESULT simdesk_per_s=… freeradius_per_s=… ratio=… lost=… simdesk_cpu_us=… freeradius_cpu_us=…
 """
 
 import argparse
@@ -44,6 +51,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,8 +130,48 @@ def write_load(directory: Path, *, sessions: int, rounds: int, clients: int) -> 
     return plan
 
 
-def run_load(plan: list[list[Path]], port: int, in_flight: int) -> tuple[float, int, int]:
-    """All clients in parallel, each its files in order; (seconds, answered, lost)."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in children:
+        found += _descendants(int(child))
+    return found
+
+
+class CpuMeter:
+    """CPU used by a server (its processes) and by its PostgreSQL backends: the machine
+    may be shared, and CPU per request does not depend on what else runs."""
+
+    def __init__(self, server_pid: int, admin: str, db_name: str):
+        self.server_pid, self.admin, self.db_name = server_pid, admin, db_name
+
+    def snapshot(self) -> dict[tuple[str, int], float]:
+        import psycopg
+
+        with psycopg.connect(_with_db(self.admin, "postgres")) as conn:
+            backends = [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.db_name])]
+        return {**{("server", pid): _cpu_seconds(pid)
+                   for pid in _descendants(self.server_pid)},
+                **{("database", pid): _cpu_seconds(pid) for pid in backends}}
+
+
+def run_load(plan: list[list[Path]], port: int, in_flight: int,
+             meter: CpuMeter | None = None) -> tuple[float, int, int, dict[str, float]]:
+    """All clients in parallel, each its files in order;
+    (seconds, answered, lost, CPU seconds of the server and of its database backends)."""
     outputs: list[str] = []
 
     def client(files: list[Path]) -> None:
@@ -135,15 +183,20 @@ def run_load(plan: list[list[Path]], port: int, in_flight: int) -> tuple[float, 
             outputs.append(done.stdout + done.stderr)
 
     threads = [threading.Thread(target=client, args=(files,)) for files in plan]
+    before = meter.snapshot() if meter else {}
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    after = meter.snapshot() if meter else {}
+    cpu = {"server": 0.0, "database": 0.0}
+    for key, seconds in after.items():
+        cpu[key[0]] += seconds - before.get(key, 0.0)
     answered = sum(int(n) for out in outputs for n in re.findall(r"Accepted\s*:\s*(\d+)", out))
     lost = sum(int(n) for out in outputs for n in re.findall(r"Lost\s*:\s*(\d+)", out))
-    return elapsed, answered, lost
+    return elapsed, answered, lost, cpu
 
 
 # --- simdesk ------------------------------------------------------------------------
@@ -197,8 +250,8 @@ def simdesk_prepare(url: str, data_dir: str) -> dict:
     return env
 
 
-def simdesk_run(plan, env: dict, workers: int, batch_size: int,
-                in_flight: int) -> tuple[float, int, int, str]:
+def simdesk_run(plan, env: dict, workers: int, batch_size: int, in_flight: int,
+                admin: str, db_name: str) -> tuple[float, int, int, dict, str]:
     port = free_port()
     server = subprocess.Popen(
         [str(SIMDESK), "radius", "--host", "127.0.0.1", "--acct-port", str(port),
@@ -210,15 +263,18 @@ def simdesk_run(plan, env: dict, workers: int, batch_size: int,
         raise RuntimeError(f"simdesk radius did not start: {first}{server.stdout.read()}")
     time.sleep(0.5 if workers > 1 else 0.1)  # the other workers bind their sockets
     try:
-        elapsed, answered, lost = run_load(plan, port, in_flight)
+        elapsed, answered, lost, cpu = run_load(plan, port, in_flight,
+                                                CpuMeter(server.pid, admin, db_name))
     finally:
         server.send_signal(signal.SIGTERM)
         tail = server.communicate(timeout=30)[0]
-    return elapsed, answered, lost, tail.strip().splitlines()[-1] if tail.strip() else ""
+    return (elapsed, answered, lost, cpu,
+            tail.strip().splitlines()[-1] if tail.strip() else "")
 
 
-def simdesk_check(sessions: int, rounds: int) -> str:
-    """Exactly once: rated usage equals the final counters, one rated record per increase."""
+def simdesk_check(sessions: int, rounds: int, runs: int) -> str:
+    """Exactly once: rated usage equals the final counters of every run (each run
+    restarts the sessions after their Stop), one rated record per increase."""
     from django.db import connection
     from django.db.models import Sum
 
@@ -226,15 +282,16 @@ def simdesk_check(sessions: int, rounds: int) -> str:
     from simdesk.radius.models import RadiusSession
     from simdesk.usage.models import RatedRecord
 
-    expected = sessions * (rounds - 1) * (UP + DOWN)
+    expected = runs * sessions * (rounds - 1) * (UP + DOWN)
     counters = RadiusSession.objects.aggregate(i=Sum("bytes_in"), o=Sum("bytes_out"))
     debited = -(LedgerEntry.objects.filter(kind=LedgerKind.DEBIT_USAGE)
                 .aggregate(b=Sum("bytes"))["b"] or 0)
     records = RatedRecord.objects.count()
-    stored = (counters["i"] or 0) + (counters["o"] or 0)
+    last_run = (counters["i"] or 0) + (counters["o"] or 0)  # a run's final counters
     connection.close()
-    ok = stored == debited == expected and records == sessions * (rounds - 1)
-    return (f"usage expected={expected} counters={stored} rated={debited} "
+    ok = (debited == expected and last_run * runs == expected
+          and records == runs * sessions * (rounds - 1))
+    return (f"usage expected={expected} rated={debited} last run's counters={last_run} "
             f"records={records} exact={'yes' if ok else 'NO'}")
 
 
@@ -323,10 +380,8 @@ def freeradius_listen(raddb: Path, port: int) -> None:
     site.write_text("".join(out))
 
 
-def freeradius_run(plan, raddb: Path, directory: Path,
-                   in_flight: int) -> tuple[float, int, int]:
-    port = free_port(pair=True)  # auth on port, accounting on port + 1
-    freeradius_listen(raddb, port)
+def freeradius_run(plan, raddb: Path, port: int, directory: Path, in_flight: int, admin: str,
+                   db_name: str) -> tuple[float, int, int, dict]:
     log = directory / "log" / "radiusd.out"
     server = subprocess.Popen([FREERADIUS, "-f", "-d", str(raddb), "-l", str(log)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -345,7 +400,7 @@ def freeradius_run(plan, raddb: Path, directory: Path,
             time.sleep(0.5)
         else:
             raise RuntimeError("freeradius did not answer: " + log.read_text()[-2000:])
-        return run_load(plan, port + 1, in_flight)
+        return run_load(plan, port + 1, in_flight, CpuMeter(server.pid, admin, db_name))
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -365,6 +420,11 @@ def freeradius_rows(admin: str, db_name: str) -> int:
 # --- main ---------------------------------------------------------------------------
 
 
+def _split(cpu: dict[str, float], packets: int) -> str:
+    return ", ".join(f"{name} {seconds / packets * 1e6:.0f}" for name, seconds in cpu.items())
+
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=60_000)
@@ -378,6 +438,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="admin URL of a PostgreSQL server (bench databases are created)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="turns each server takes (the figures are medians)")
     parser.add_argument("--no-freeradius", action="store_true")
     args = parser.parse_args()
     if RADCLIENT is None:
@@ -407,17 +469,6 @@ def main() -> None:
               f"{args.clients} radclient processes x {args.in_flight} in flight", flush=True)
 
         env = simdesk_prepare(_with_db(admin, simdesk_db), str(work))
-        elapsed, answered, lost, stats = simdesk_run(plan, env, args.workers, args.batch_size,
-                                                     args.in_flight)
-        simdesk_per_s = packets / elapsed
-        print(f"simdesk radius (workers={args.workers}, batch<={args.batch_size}): "
-              f"{answered}/{packets} answered, lost={lost}, {elapsed:.2f} s, "
-              f"{simdesk_per_s:,.0f} requests/s", flush=True)
-        print(f"  server: {stats}", flush=True)
-        print(f"  {simdesk_check(sessions, rounds)}", flush=True)
-        total_lost = lost + (packets - answered)
-
-        freeradius_per_s = None
         reason = "skipped (--no-freeradius)" if args.no_freeradius else freeradius_unavailable()
         if not reason:
             try:
@@ -425,16 +476,40 @@ def main() -> None:
                     conn.execute(f'CREATE DATABASE "{fr_db}"')
                     created.append(fr_db)
                 raddb = freeradius_prepare(work / "freeradius", admin, fr_db)
-                fr_elapsed, fr_answered, fr_lost = freeradius_run(
-                    plan, raddb, work / "freeradius", args.in_flight)
-                freeradius_per_s = packets / fr_elapsed
-                print(f"FreeRADIUS (stock accounting section, rlm_sql_postgresql): "
-                      f"{fr_answered}/{packets} answered, lost={fr_lost}, "
-                      f"{fr_elapsed:.2f} s, {freeradius_per_s:,.0f} requests/s; "
-                      f"radacct rows {freeradius_rows(admin, fr_db)} (sessions {sessions})",
-                      flush=True)
+                fr_port = free_port(pair=True)  # auth on it, accounting on the next one
+                freeradius_listen(raddb, fr_port)
+            except Exception as error:
+                reason = f"FreeRADIUS could not be set up: {error}"
+        # The machine may be shared: the two servers take turns, and each figure is the
+        # median of its runs.
+        ours, theirs, total_lost = [], [], 0
+        for run in range(1, args.runs + 1):
+            elapsed, answered, lost, cpu, stats = simdesk_run(
+                plan, env, args.workers, args.batch_size, args.in_flight, admin, simdesk_db)
+            ours.append((packets / elapsed, sum(cpu.values()) / packets * 1e6))
+            total_lost += lost + (packets - answered)
+            print(f"run {run} simdesk radius (workers={args.workers}, batch<={args.batch_size})"
+                  f": {answered}/{packets} answered, lost={lost}, {elapsed:.2f} s, "
+                  f"{ours[-1][0]:,.0f} requests/s; CPU a request {ours[-1][1]:.0f} us "
+                  f"({_split(cpu, packets)})", flush=True)
+            print(f"  server: {stats}", flush=True)
+            if reason:
+                continue
+            try:
+                fr_elapsed, fr_answered, fr_lost, fr_cpu = freeradius_run(
+                    plan, raddb, fr_port, work / "freeradius", args.in_flight, admin, fr_db)
             except Exception as error:  # report why, keep the simdesk figure
                 reason = f"FreeRADIUS run failed: {error}"
+                continue
+            theirs.append((packets / fr_elapsed, sum(fr_cpu.values()) / packets * 1e6))
+            print(f"run {run} FreeRADIUS (stock accounting section, rlm_sql_postgresql): "
+                  f"{fr_answered}/{packets} answered, lost={fr_lost}, {fr_elapsed:.2f} s, "
+                  f"{theirs[-1][0]:,.0f} requests/s; CPU a request {theirs[-1][1]:.0f} us "
+                  f"({_split(fr_cpu, packets)})", flush=True)
+        print(f"simdesk: {simdesk_check(sessions, rounds, args.runs)}", flush=True)
+        if theirs:
+            print(f"FreeRADIUS: radacct rows {freeradius_rows(admin, fr_db)} "
+                  f"(sessions {sessions})", flush=True)
         if reason:
             print(f"FreeRADIUS: not measured: {reason}", flush=True)
     finally:
@@ -442,10 +517,17 @@ def main() -> None:
             for name in created:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
-    ratio = f"{simdesk_per_s / freeradius_per_s:.2f}" if freeradius_per_s else "n/a"
-    fr = f"{freeradius_per_s:.0f}" if freeradius_per_s else "n/a"
+    simdesk_per_s, simdesk_cpu_us = (statistics.median(x) for x in zip(*ours, strict=True))
+    if theirs:
+        freeradius_per_s, freeradius_cpu_us = (statistics.median(x)
+                                               for x in zip(*theirs, strict=True))
+        fr, fr_cpu_text = f"{freeradius_per_s:.0f}", f"{freeradius_cpu_us:.0f}"
+        ratio = f"{simdesk_per_s / freeradius_per_s:.2f}"
+    else:
+        fr = fr_cpu_text = ratio = "n/a"
     print(f"RESULT simdesk_per_s={simdesk_per_s:.0f} freeradius_per_s={fr} ratio={ratio} "
-          f"lost={total_lost}")
+          f"lost={total_lost} simdesk_cpu_us={simdesk_cpu_us:.0f} "
+          f"freeradius_cpu_us={fr_cpu_text}")
 
 
 if __name__ == "__main__":

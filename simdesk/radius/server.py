@@ -91,14 +91,18 @@ class Stats:
 class RadiusServer:
     """Owns the sockets; ``serve(stop)`` runs until ``stop`` (a threading.Event) is set.
 
-    ``reuse_port`` lets several processes bind the same ports (SO_REUSEPORT): the
-    kernel spreads packets over them by source address and port.
+    Workers of one ``simdesk radius --workers N`` share its sockets: whichever worker
+    is reading takes the next packets, so a single busy NAS is spread over all of
+    them. ``reuse_port`` (SO_REUSEPORT) lets separate commands bind the same ports;
+    the kernel then spreads packets by source address and port, which few NASes
+    spread unevenly.
     """
 
     def __init__(self, *, host: str = "0.0.0.0", acct_port: int = 1813,  # noqa: S104
                  auth_port: int | None = 1812, batch_size: int = 1024,
                  batch_wait: float = 0.002, reuse_port: bool = False,
-                 nas_refresh: float = 10.0, require_message_authenticator: bool = True):
+                 nas_refresh: float = 10.0, require_message_authenticator: bool = True,
+                 sockets: tuple[socket.socket, socket.socket | None] | None = None):
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self.nas_refresh = nas_refresh
@@ -108,6 +112,9 @@ class RadiusServer:
         self._nas: NasDirectory | None = None
         self._nas_loaded = 0.0
         self._replies: OrderedDict[tuple, tuple[float, bytes]] = OrderedDict()
+        if sockets is not None:  # a worker sharing its parent's sockets
+            self.acct, self.auth = sockets
+            return
         self.acct = self._bind(host, acct_port, reuse_port)
         self.auth = self._bind(host, auth_port, reuse_port) if auth_port is not None else None
 

@@ -1,10 +1,12 @@
 """``simdesk radius``: the RADIUS accounting (UDP 1813) and authorization (UDP 1812) server.
 
-Several workers (``--workers``) bind the same ports with SO_REUSEPORT; each is its
-own process with its own database connection.
+Several workers (``--workers``) are processes of their own (own database connection)
+reading from the sockets this command binds, passed down to them.
 """
 
+import argparse
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,30 +32,35 @@ class Command(BaseCommand):
         parser.add_argument("--batch-wait-ms", type=float, default=2.0,
                             help="how long a short batch waits for more packets")
         parser.add_argument("--workers", type=int, default=1,
-                            help="processes sharing the ports (SO_REUSEPORT)")
+                            help="processes reading from the same sockets")
         parser.add_argument("--reuse-port", action="store_true",
-                            help="bind with SO_REUSEPORT (implied by --workers > 1)")
+                            help="bind with SO_REUSEPORT, so separate commands share the ports")
+        parser.add_argument("--sockets", default="", help=argparse.SUPPRESS)  # for workers
 
     def handle(self, *args, **options):
         workers = max(1, options["workers"])
         children = []
-        if workers > 1:
-            argv = [sys.argv[0], "radius", "--workers", "1", "--reuse-port",
-                    "--host", options["host"], "--acct-port", str(options["acct_port"]),
-                    "--auth-port", str(options["auth_port"]),
-                    "--batch-size", str(options["batch_size"]),
-                    "--batch-wait-ms", str(options["batch_wait_ms"])]
-            python = [sys.executable] if sys.argv[0].endswith(".py") else []
+        shared = None
+        if options["sockets"]:  # a worker: the parent's sockets, by descriptor
+            fds = [int(fd) for fd in options["sockets"].split(",")]
+            shared = (socket.socket(fileno=fds[0]),
+                      socket.socket(fileno=fds[1]) if len(fds) > 1 else None)
         server = RadiusServer(
             host=options["host"], acct_port=options["acct_port"],
             auth_port=options["auth_port"] or None, batch_size=options["batch_size"],
-            batch_wait=options["batch_wait_ms"] / 1000,
-            reuse_port=options["reuse_port"] or workers > 1,
+            batch_wait=options["batch_wait_ms"] / 1000, reuse_port=options["reuse_port"],
             require_message_authenticator=getattr(
                 settings, "RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR", True),
+            sockets=shared,
         )
-        for _ in range(workers - 1):
-            children.append(subprocess.Popen([*python, *argv]))  # noqa: S603
+        if workers > 1:
+            fds = [server.acct.fileno()] + ([server.auth.fileno()] if server.auth else [])
+            python = [sys.executable] if sys.argv[0].endswith(".py") else []
+            argv = [*python, sys.argv[0], "radius", "--sockets", ",".join(map(str, fds)),
+                    "--batch-size", str(options["batch_size"]),
+                    "--batch-wait-ms", str(options["batch_wait_ms"])]
+            for _ in range(workers - 1):
+                children.append(subprocess.Popen(argv, pass_fds=fds))  # noqa: S603
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
