@@ -250,7 +250,7 @@ def _claim(cursor, *, source: str, now: datetime) -> int:
                 INSERT INTO {table} (source, record_id, card_id, bytes_up, bytes_down,
                                      started_at, ended_at, rated_at)
                 SELECT %s, record_id, card_id, bytes_up, bytes_down, started_at, ended_at, %s
-                FROM {STAGE} ORDER BY record_id
+                FROM {STAGE} ORDER BY record_id COLLATE "C"
                 ON CONFLICT (source, record_id) DO NOTHING RETURNING record_id)
             DELETE FROM {STAGE} s
             WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.record_id = s.record_id)
@@ -282,6 +282,9 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
     card = Card._meta.db_table
     ledger = LedgerEntry._meta.db_table
     now_value = now if _is_postgres() else _sqlite_datetime(now)
+    # Ties in time are broken by record id in code point order, as the exact path (Python)
+    # does, whatever the database's collation (SQLite compares text that way already).
+    by_code_point = ' COLLATE "C"' if _is_postgres() else ""
     # The card's only active period: started, limited, ending after the usage and now,
     # keeping data after all of it; the card active (nothing for card_sync_state to do).
     cursor.execute(f"""
@@ -329,11 +332,11 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
         FROM (SELECT s.card_id, f.period_id, f.remaining, s.record_id, s.at,
                      s.bytes_up + s.bytes_down AS bytes,
                      SUM(s.bytes_up + s.bytes_down) OVER (
-                         PARTITION BY s.card_id ORDER BY s.at, s.record_id
+                         PARTITION BY s.card_id ORDER BY s.at, s.record_id{by_code_point}
                          ROWS UNBOUNDED PRECEDING) AS used
               FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
               WHERE s.bytes_up + s.bytes_down > 0) u
-        ORDER BY card_id, at, record_id
+        ORDER BY card_id, at, record_id{by_code_point}
         """, [LedgerKind.OVERAGE, LedgerKind.DEBIT_USAGE,  # noqa: S608
               usage_reference(source, ""), now_value])
     if taken:
@@ -368,7 +371,7 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
         cursor.execute(f"""
             SELECT card_id, record_id FROM (
                 SELECT s.card_id, s.record_id, ROW_NUMBER() OVER (
-                    PARTITION BY s.card_id ORDER BY s.at, s.record_id) AS n
+                    PARTITION BY s.card_id ORDER BY s.at, s.record_id{by_code_point}) AS n
                 FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
                 WHERE f.period_id IS NULL AND s.bytes_up + s.bytes_down > 0) first
             WHERE n = 1""")  # noqa: S608
