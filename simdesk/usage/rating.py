@@ -186,8 +186,10 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
                 # A network clock ahead of ours must not start periods in the future.
                 write((r.record_id, r.card_id, r.bytes_up, r.bytes_down, r.started_at, ended,
                        ended if ended <= now else now))
-        # Statistics, so the joins below are planned for thousands of rows, not a guess.
-        cursor.execute(f"ANALYZE {STAGE}")
+        if len(records) >= 1000:
+            # Statistics, so the joins below are planned for thousands of rows (hash
+            # joins), not a guess; a small batch (RADIUS) is best served by index lookups.
+            cursor.execute(f"ANALYZE {STAGE}")
         return
     cursor.execute("PRAGMA cache_size")
     if cursor.fetchone()[0] > -SQLITE_CACHE_KIB:
