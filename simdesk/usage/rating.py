@@ -2,21 +2,23 @@
 
 One transaction per chunk of records (``CHUNK``):
 
-1. lock the chunk's cards in card id order, so concurrent callers queue instead of
-   deadlocking, and ``card_debit_usage`` on the same cards waits its turn;
-2. stage the records in a temporary table (COPY on PostgreSQL, executemany on SQLite);
+1. stage the records in a temporary table (COPY on PostgreSQL, executemany on SQLite);
+2. lock their cards in card id order, so concurrent callers queue instead of
+   deadlocking, and ``card_debit_usage`` on the same cards waits its turn; records of
+   unknown cards are unstaged and rejected;
 3. claim them: insert one ``RatedRecord`` per record, in record id order, skipping
    the ones already there (``ON CONFLICT DO NOTHING RETURNING``). What comes back is
    new and stays staged; the rest are duplicates. The database decides, so
    concurrent callers agree;
-4. the common case, set-based: a card whose only active period is started, limited,
+4. the common cases, set-based: a card whose only active period is started, limited,
    ends after the usage and now, and keeps data left after all of the card's new
-   usage. Nothing happens to it but a debit, so its ledger rows are inserted in one
-   statement (``balance_after`` a running sum in record order), its period and card
-   updated in one statement each;
-5. every other card (a period runs out or starts, overage, several periods,
-   unlimited with fair use, a late record after an end) goes through the exact
-   per-record logic of ``card_debit_usage``, under the card lock taken in 1;
+   usage; and a card with no active or queued period left, whose usage is all
+   overage. Nothing happens to them but arithmetic, so their ledger rows are inserted
+   in one statement (``balance_after`` a running sum in record order), their periods
+   and cards updated in one statement each;
+5. every other card (a period runs out or starts, several periods, unlimited with
+   fair use, a paused card, a late record after an end) goes through the exact
+   per-record logic of ``card_debit_usage``, under the card lock taken in 2;
 6. what follows is queued to run after commit: a disconnect request when a card
    ran out, the alert check and a renewal run for cards that crossed one of their
    thresholds.
@@ -84,6 +86,7 @@ class _Effects:
 
 def rate_batch(records: Sequence, *, source: str, now: datetime,
                chunk: int | None = None) -> RatingResult:
+    """Check the records, drop repeats within the batch, rate the rest chunk by chunk."""
     chunk = chunk or CHUNK
     result = RatingResult()
     seen: set[str] = set()
