@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from simdesk.cards.models import (
@@ -418,11 +419,14 @@ def _apply_exact(records: list, *, source: str, now: datetime, effects: _Effects
             if (debit.ran_out and (debit.exhausted or debit.overage_bytes)
                     and card_id not in effects.ran_out):
                 effects.ran_out[card_id] = debit.reference
-        after = dict(Period.objects.filter(pk__in=list(before))
-                     .values_list("pk", "remaining_bytes"))
-        for pk, (total, remaining) in before.items():
-            if total and after.get(pk, remaining) != remaining:
-                effects.changes.append(_Change(card_id, total, remaining, after[pk]))
+        # The periods it had, and any that started on the way (full before they did).
+        after = {pk: (total, remaining) for pk, total, remaining in Period.objects.filter(
+            Q(pk__in=list(before)) | Q(card_id=card_id, state=PS.ACTIVE), unlimited=False)
+            .values_list("pk", "total_bytes", "remaining_bytes")}
+        for pk, (total, remaining) in after.items():
+            was = before.get(pk, (total, total))[1]
+            if total and remaining != was:
+                effects.changes.append(_Change(card_id, total, was, remaining))
     return replayed
 
 

@@ -246,3 +246,36 @@ def test_cards_where_more_than_a_debit_happens_agree_with_card_debit_usage(
         ))
     assert outcomes[0] == outcomes[1]
     assert list(ledger_violations()) == []
+
+
+def test_crossing_a_threshold_queues_the_alert_check_and_the_low_data_renewal(
+        make_card, make_plan, alice, now, django_capture_on_commit_callbacks, monkeypatch):
+    from simdesk.renewals import tasks as renewal_tasks
+    from simdesk.renewals.models import RenewalSettings
+    from simdesk.usage import tasks as usage_tasks
+
+    alerted, renewed = [], []
+
+    class Recorder:
+        def __init__(self, into):
+            self.enqueue = lambda card_id: into.append(card_id)
+
+    monkeypatch.setattr(usage_tasks, "card_alerts_check", Recorder(alerted))
+    monkeypatch.setattr(renewal_tasks, "renewal_run", Recorder(renewed))
+    plan = make_plan(data_bytes=1000 * MB)
+    quiet, crossing, low = (make_card(owner=alice) for _ in range(3))
+    for n, card in enumerate((quiet, crossing, low)):
+        period_create(card=card, plan=plan, source=f"o{n}", now=now)
+    RenewalSettings.objects.create(card=low, enabled=True, trigger_low_data_percent=25)
+    # alice has the default thresholds (80 % and 100 % used)
+    with django_capture_on_commit_callbacks(execute=True):
+        usage_rate([rec("q", quiet, 100, now), rec("c", crossing, 810, now),
+                    rec("l", low, 760, now)], source="gw1", now=now)
+    assert alerted == [crossing.pk]
+    assert renewed == [low.pk]
+
+    alerted.clear()
+    renewed.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        usage_rate([rec("c2", crossing, 10, now)], source="gw1", now=now)
+    assert (alerted, renewed) == ([], [])  # nothing crossed again
