@@ -176,7 +176,7 @@ def test_it_refuses_an_event_signed_outside_the_replay_window(start, post_event)
     payment, _url = start()
     response = post_event(sandbox_event(payment), timestamp=int(time.time()) - 360)
     assert response.status_code == 400
-    assert "replay window" in response.json()["detail"]
+    assert "outside the tolerance" in response.json()["detail"]
     assert _nothing_changed(payment)
 
 
