@@ -54,18 +54,15 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from support import database_name, postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "api_balance.lua"
 GB = 1_000_000_000
 MB = 1_000_000
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 def free_port() -> int:
@@ -344,15 +341,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     data_dir = tempfile.mkdtemp(prefix="simdesk-bench-api-")
     os.makedirs(Path(data_dir) / "static")  # STATIC_ROOT: whitenoise warns if it is missing
-    name = f"simdesk_bench_{secrets.token_hex(4)}"
+    databases = ExitStack()  # the PostgreSQL bench database, dropped at the end
     if args.sqlite:
         database_url = f"sqlite:///{data_dir}/bench.sqlite3"
+        name = f"simdesk_bench_{secrets.token_hex(4)}"
     else:
-        import psycopg
-
-        with psycopg.connect(_with_db(args.admin_url, "postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        database_url = _with_db(args.admin_url, name)
+        database_url = databases.enter_context(postgres_database(args.admin_url))
+        name = database_name(database_url)
     env = server_env(data_dir, database_url, args.redis_url, args.rate_limit)
     env["BENCH_CACHE_KEY_PREFIX"] = name
     server = None
@@ -400,11 +395,7 @@ def main() -> None:
                 server.kill()
         if log_path.exists() and log_path.stat().st_size:
             print("--- server log ---\n" + log_path.read_text()[-4000:], flush=True)
-        if not args.sqlite:
-            import psycopg
-
-            with psycopg.connect(_with_db(args.admin_url, "postgres"), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        databases.close()
         shutil.rmtree(data_dir, ignore_errors=True)
 
     balance, bare, warm = result["balance"], result["bare"], result["warmup"]

@@ -47,7 +47,6 @@ RESULT simdesk_per_s=… freeradius_per_s=… ratio=… lost=… simdesk_cpu_us=
 import argparse
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -57,9 +56,12 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from support import database_name, postgres_database, with_database
 
 ROOT = Path(__file__).resolve().parents[1]
 SIMDESK = ROOT / ".venv" / "bin" / "simdesk"
@@ -71,11 +73,6 @@ CARDS = 1000
 FILE_LIMIT = 3000
 IN_FLIGHT = 128
 UP, DOWN = 10_000, 100_000  # bytes per round per session
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 def free_port(pair: bool = False) -> int:
@@ -160,7 +157,7 @@ class CpuMeter:
     def snapshot(self) -> dict[tuple[str, int], float]:
         import psycopg
 
-        with psycopg.connect(_with_db(self.admin, "postgres")) as conn:
+        with psycopg.connect(with_database(self.admin, "postgres")) as conn:
             backends = [row[0] for row in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.db_name])]
         return {**{("server", pid): _cpu_seconds(pid)
@@ -346,7 +343,7 @@ def freeradius_prepare(directory: Path, admin: str, db_name: str) -> Path:
     if not link.exists():
         link.symlink_to("../mods-available/sql")
     schema = (raddb / "mods-config/sql/main/postgresql/schema.sql").read_text()
-    with psycopg.connect(_with_db(admin, db_name), autocommit=True) as conn:
+    with psycopg.connect(with_database(admin, db_name), autocommit=True) as conn:
         conn.execute(schema)
     return raddb
 
@@ -412,7 +409,7 @@ def freeradius_run(plan, raddb: Path, port: int, directory: Path, in_flight: int
 def freeradius_rows(admin: str, db_name: str) -> int:
     import psycopg
 
-    with psycopg.connect(_with_db(admin, db_name)) as conn:
+    with psycopg.connect(with_database(admin, db_name)) as conn:
         return conn.execute("SELECT count(*) FROM radacct WHERE acctsessionid LIKE 'bench-%'"
                             ).fetchone()[0]
 
@@ -449,17 +446,12 @@ def main() -> None:
     rounds = max(3, args.packets // sessions)
     packets = sessions * rounds
 
-    import psycopg
-
     admin = args.database_url
-    tag = secrets.token_hex(4)
-    simdesk_db, fr_db = f"simdesk_bench_radius_{tag}", f"freeradius_bench_{tag}"
     work = Path(tempfile.mkdtemp(prefix="simdesk-bench-radius-"))
-    created = []
+    databases = ExitStack()  # each dropped at the end, however the bench ends
     try:
-        with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{simdesk_db}"')
-            created.append(simdesk_db)
+        simdesk_db = database_name(databases.enter_context(
+            postgres_database(admin, "simdesk_bench_radius")))
         load_dir = work / "load"
         load_dir.mkdir()
         plan = write_load(load_dir, sessions=sessions, rounds=rounds, clients=args.clients)
@@ -468,13 +460,12 @@ def main() -> None:
               f"{rounds - 2} Interim-Update, Stop) in {files} files of <= {FILE_LIMIT}, "
               f"{args.clients} radclient processes x {args.in_flight} in flight", flush=True)
 
-        env = simdesk_prepare(_with_db(admin, simdesk_db), str(work))
+        env = simdesk_prepare(with_database(admin, simdesk_db), str(work))
         reason = "skipped (--no-freeradius)" if args.no_freeradius else freeradius_unavailable()
         if not reason:
             try:
-                with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
-                    conn.execute(f'CREATE DATABASE "{fr_db}"')
-                    created.append(fr_db)
+                fr_db = database_name(databases.enter_context(
+                    postgres_database(admin, "freeradius_bench")))
                 raddb = freeradius_prepare(work / "freeradius", admin, fr_db)
                 fr_port = free_port(pair=True)  # auth on it, accounting on the next one
                 freeradius_listen(raddb, fr_port)
@@ -513,9 +504,7 @@ def main() -> None:
         if reason:
             print(f"FreeRADIUS: not measured: {reason}", flush=True)
     finally:
-        with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
-            for name in created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        databases.close()
         shutil.rmtree(work, ignore_errors=True)
     simdesk_per_s, simdesk_cpu_us = (statistics.median(x) for x in zip(*ours, strict=True))
     if theirs:

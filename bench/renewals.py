@@ -41,17 +41,16 @@ import gc
 import os
 import queue
 import resource
-import secrets
 import shutil
 import signal
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import configure, postgres_database
+
 BATCH = 2000
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -63,35 +62,6 @@ def rss_mb() -> float:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def configure(data_dir: str, database_url: str | None) -> None:
-    for name in ("DATABASE_URL", "REDIS_URL", "TASK_BACKEND"):
-        os.environ.pop(name, None)
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-        "SIMDESK_DATA_DIR": data_dir,
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-not-secret",
-        "SITE_URL": "http://127.0.0.1:9",
-        "TASK_BACKEND": "database",
-        # The sandbox's webhooks stay queued rows: the renewal itself is synchronous.
-        "SANDBOX_WEBHOOK_DELIVER_AT_ONCE": "false",
-    })
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    import logging
-
-    logging.disable(logging.INFO)  # one log line per renewal would be the bench
 
 
 def setup_cards(n: int, now):
@@ -295,29 +265,20 @@ def main() -> None:
     # Stopped early (SIGTERM), it still drops its database and temporary directory.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     data_dir = tempfile.mkdtemp(prefix="simdesk-bench-renewals-")
-    admin, bench_url = args.database_url, None
-    if admin:
-        import psycopg
-
-        name = f"simdesk_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        bench_url = _with_db(admin, name)
     try:
-        configure(data_dir, bench_url)
-        from django.core.management import call_command
-        from django.db import connection
+        with ExitStack() as stack:
+            bench_url = (stack.enter_context(postgres_database(args.database_url))
+                         if args.database_url else None)
+            # The sandbox's webhooks stay queued rows: the renewal itself is synchronous.
+            configure(data_dir, bench_url, SANDBOX_WEBHOOK_DELIVER_AT_ONCE="false")
+            from django.core.management import call_command
+            from django.db import connection
 
-        call_command("migrate", "--no-input", verbosity=0)
-        print(f"database: {connection.vendor}; cards: {args.cards}", flush=True)
-        result = bench(args.cards, args.workers)
-        connection.close()
+            call_command("migrate", "--no-input", verbosity=0)
+            print(f"database: {connection.vendor}; cards: {args.cards}", flush=True)
+            result = bench(args.cards, args.workers)
+            connection.close()
     finally:
-        if bench_url:
-            import psycopg
-
-            with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(data_dir, ignore_errors=True)
     extra = " ".join(f"{k}={v}" for k, v in result.items()
                      if k not in ("renewals_per_s", "peak_rss_mb", "duplicates", "cards",

@@ -41,51 +41,22 @@ insert_sqlite_per_s=… ratio_sqlite=… duplicates=0 ledger_violations=0
 
 import argparse
 import json
-import os
 import random
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import configure, postgres_database
+
 BATCH = 10_000
 SETUP_BATCH = 2000
 MB = 10**6
 GB = 10**9
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def configure(data_dir: str, database_url: str | None) -> None:
-    for name in ("DATABASE_URL", "REDIS_URL", "TASK_BACKEND"):
-        os.environ.pop(name, None)
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-        "SIMDESK_DATA_DIR": data_dir,
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-not-secret",
-        "SITE_URL": "http://127.0.0.1:9",
-        "TASK_BACKEND": "database",
-    })
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    import logging
-
-    logging.disable(logging.INFO)
 
 
 # --- setup ------------------------------------------------------------------------------
@@ -301,53 +272,42 @@ def check(distinct, roles, applied: int, duplicates: int, dup_count: int) -> dic
 def one(kind: str, records: int, cards: int, admin: str, batch: int) -> dict:
     """Measure one database in this process; return its figures."""
     data_dir = tempfile.mkdtemp(prefix="simdesk-bench-usage-")
-    bench_url = None
-    if kind == "pg":
-        import psycopg
-
-        name = f"simdesk_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        bench_url = _with_db(admin, name)
     try:
-        configure(data_dir, bench_url)
-        from django.core.management import call_command
-        from django.db import connection
+        with ExitStack() as stack:
+            bench_url = stack.enter_context(postgres_database(admin)) if kind == "pg" else None
+            configure(data_dir, bench_url)
+            from django.core.management import call_command
+            from django.db import connection
 
-        from simdesk.cards.models import Card
-        from simdesk.core.clock import utcnow
+            from simdesk.cards.models import Card
+            from simdesk.core.clock import utcnow
 
-        call_command("migrate", "--no-input", verbosity=0)
-        rng = random.Random(7)
-        now = utcnow()
-        t0 = time.perf_counter()
-        roles = setup_cards(cards, now, rng)
-        card_ids = list(Card.objects.order_by("pk").values_list("pk", flat=True))
-        distinct, batches, dup_count = make_records(records, card_ids, roles, now, rng, batch)
-        sent = sum(len(b) for b in batches)
-        print(f"[{kind}] setup: {cards} cards, {sent} records ({dup_count} duplicates) "
-              f"in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE")
-        rated_s, applied, duplicates, rejected = run_rated(batches, now)
-        print(f"[{kind}] rated {sent} in {rated_s:.1f}s: {sent / rated_s:.0f}/s",
-              file=sys.stderr, flush=True)
-        base_s = run_baseline(batches)
-        print(f"[{kind}] baseline {sent} in {base_s:.1f}s: {sent / base_s:.0f}/s",
-              file=sys.stderr, flush=True)
-        figures = check(distinct, roles, applied, duplicates, dup_count)
-        figures.update({"rejected": rejected, "rated_per_s": round(sent / rated_s),
-                        "raw_per_s": round(sent / base_s),
-                        "sent": sent, "roles": {k: len(v) for k, v in roles.items()}})
-        connection.close()
-        return figures
+            call_command("migrate", "--no-input", verbosity=0)
+            rng = random.Random(7)
+            now = utcnow()
+            t0 = time.perf_counter()
+            roles = setup_cards(cards, now, rng)
+            card_ids = list(Card.objects.order_by("pk").values_list("pk", flat=True))
+            distinct, batches, dup_count = make_records(records, card_ids, roles, now, rng, batch)
+            sent = sum(len(b) for b in batches)
+            print(f"[{kind}] setup: {cards} cards, {sent} records ({dup_count} duplicates) "
+                  f"in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM ANALYZE")
+            rated_s, applied, duplicates, rejected = run_rated(batches, now)
+            print(f"[{kind}] rated {sent} in {rated_s:.1f}s: {sent / rated_s:.0f}/s",
+                  file=sys.stderr, flush=True)
+            base_s = run_baseline(batches)
+            print(f"[{kind}] baseline {sent} in {base_s:.1f}s: {sent / base_s:.0f}/s",
+                  file=sys.stderr, flush=True)
+            figures = check(distinct, roles, applied, duplicates, dup_count)
+            figures.update({"rejected": rejected, "rated_per_s": round(sent / rated_s),
+                            "raw_per_s": round(sent / base_s),
+                            "sent": sent, "roles": {k: len(v) for k, v in roles.items()}})
+            connection.close()
+            return figures
     finally:
-        if bench_url:
-            import psycopg
-
-            with psycopg.connect(_with_db(admin, "postgres"), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
