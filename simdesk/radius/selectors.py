@@ -5,6 +5,8 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext
+
 from simdesk.cards.models import Card, CardState
 from simdesk.cards.network.radius.base import DisconnectTarget
 from simdesk.cards.selectors import card_balance
@@ -132,7 +134,8 @@ class CardWhereabouts:
         if self.network is None:
             return ""
         if self.network.country:
-            return f"{self.network.operator}, {self.network.country}"
+            return gettext("%(operator)s, %(country)s") % {
+                "operator": self.network.operator, "country": self.network.country}
         return self.network.operator
 
 
