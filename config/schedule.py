@@ -16,6 +16,9 @@ SCHEDULE: list[Sweep] = [
     # Expire ended periods, mark used-up ones, start queued ones (one task per due card).
     Sweep("cards-advance-periods", "simdesk.cards.tasks.cards_advance_sweep",
           timedelta(minutes=1)),
+    # End customer pauses that reached their plan's maximum (one task per card; e-mail).
+    Sweep("cards-pause-expire", "simdesk.cards.tasks.cards_pause_expire_sweep",
+          timedelta(minutes=1)),
     # Expire orders unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES (their coupons are released).
     Sweep("orders-expire", "simdesk.orders.tasks.orders_expire_sweep", timedelta(minutes=1)),
     # Paid orders whose period was not made yet (e.g. no eSIM in stock) get another try.

@@ -47,7 +47,10 @@ CARD_TRANSITIONS: dict[str, set[str]] = {
                        CardState.TERMINATED},
     CardState.PAUSED: {CardState.ACTIVE, CardState.INACTIVE, CardState.SUSPENDED,
                        CardState.TERMINATED},
-    CardState.SUSPENDED: {CardState.ACTIVE, CardState.INACTIVE, CardState.TERMINATED},
+    # suspended -> paused: staff lift a suspension while the customer's own pause is
+    # still running (see cards/services/pause.py).
+    CardState.SUSPENDED: {CardState.ACTIVE, CardState.INACTIVE, CardState.PAUSED,
+                          CardState.TERMINATED},
     CardState.TERMINATED: set(),
 }
 
@@ -85,6 +88,22 @@ class Card(BaseModel):
     overage_bytes = models.PositiveBigIntegerField(
         _("overage (bytes)"), default=0,
         help_text=_("Usage that arrived when no period had data left."),
+    )
+    # The customer's pause (cards/services/pause.py). It is kept apart from ``state``
+    # because staff may suspend a paused card: the pause goes on underneath.
+    paused_at = models.DateTimeField(
+        _("paused at"), null=True, blank=True,
+        help_text=_("When the customer's current pause began; empty when not paused."),
+    )
+    pause_until = models.DateTimeField(
+        _("pause ends at the latest"), null=True, blank=True, db_index=True,
+        help_text=_("When the current pause ends by itself: the plan's pause allowance "
+                    "runs out."),
+    )
+    pause_period = models.ForeignKey(
+        "Period", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("pause charged to"),
+        help_text=_("The period whose pause allowance the current pause uses."),
     )
 
     class Meta:
@@ -227,6 +246,12 @@ class Period(BaseModel):
     validity_days = models.PositiveIntegerField()
     validity_start = models.CharField(max_length=16, choices=ValidityStart.choices)
     stacking = models.CharField(max_length=10, choices=Stacking.choices)
+    pausable = models.BooleanField(_("pausable"), default=False)
+    max_pause_days = models.PositiveIntegerField(_("maximum pause (days)"), default=0)
+    paused_seconds = models.PositiveBigIntegerField(
+        _("pause used (seconds)"), default=0,
+        help_text=_("Pause time already taken from this period's allowance."),
+    )
     state = models.CharField(max_length=10, choices=PeriodState.choices, db_index=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     starts_at = models.DateTimeField(null=True, blank=True)

@@ -9,8 +9,10 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy as ngettext
 
-from simdesk.core.errors import NotFound
+from simdesk.catalog.models import PlanKind
+from simdesk.core.errors import Conflict, NotFound
 from simdesk.core.rows import (
     column,
     column_count,
@@ -188,9 +190,121 @@ def card_ledger(*, card: Card) -> QuerySet[LedgerEntry]:
 
 def cards_with_due_work(*, now: datetime) -> QuerySet[Card]:
     """Cards whose periods need moving on: an active period past its end or used up,
-    or a queued period with nothing active in front of it. Paused cards wait."""
+    or a queued period with nothing active in front of it. Paused cards wait (also
+    a paused card that staff suspended: its pause still runs underneath)."""
     active = Period.objects.filter(card=OuterRef("pk"), state=PeriodState.ACTIVE)
     due = Exists(active.filter(Q(ends_at__lte=now) | Q(unlimited=False, remaining_bytes=0)))
     queued = Period.objects.filter(card=OuterRef("pk"), state=PeriodState.QUEUED)
     stranded = Exists(queued) & ~Exists(active)
-    return Card.objects.exclude(state=CardState.PAUSED).filter(due | stranded).order_by("pk")
+    return (Card.objects.exclude(state=CardState.PAUSED).filter(paused_at__isnull=True)
+            .filter(due | stranded).order_by("pk"))
+
+
+# --- Pause (cards/services/pause.py has the rules) ---------------------------------------------
+
+def card_pause_period(*, card: Card) -> Period | None:
+    """The period whose terms decide whether the card can be paused and for how long: the
+    active base period that ends last (the one a renewal continues); else an active
+    base period waiting for its first use; else, with only top-ups active, the top-up
+    that ends last. None when nothing is active."""
+    active = list(card.periods.filter(state=PeriodState.ACTIVE))
+    for candidates in ([p for p in active if p.kind == PlanKind.BASE], active):
+        started = [p for p in candidates if p.ends_at is not None]
+        if started:
+            return max(started, key=lambda p: (p.ends_at, p.pk))
+        if candidates:
+            return min(candidates, key=lambda p: (p.activated_at or p.created_at, p.pk))
+    return None
+
+
+def period_pause_left(*, period: Period) -> timedelta:
+    """What is left of the period's pause allowance (never below zero)."""
+    allowance = period.max_pause_days * 86400 if period.pausable else 0
+    return timedelta(seconds=max(0, allowance - period.paused_seconds))
+
+
+def card_pause_refusal(*, card: Card, period: Period | None) -> Conflict | None:
+    """Why the customer cannot pause ``card`` now (``period`` from ``card_pause_period``),
+    or None when they can. The service raises it; pages show it."""
+    if card.state == CardState.TERMINATED:
+        return Conflict(_("This card is terminated; it cannot be paused."),
+                        code="card_terminated")
+    if card.state == CardState.SUSPENDED:
+        return Conflict(_("This card is suspended by our staff, so it cannot be paused or "
+                          "resumed. Contact support to find out why."), code="card_suspended")
+    if card.paused_at is not None or card.state == CardState.PAUSED:
+        return Conflict(_("This card is already paused."), code="already_paused")
+    if period is None:
+        return Conflict(_("This card has no active plan, so there is nothing to pause. Buy a "
+                          "plan first."), code="no_active_plan")
+    if not period.pausable:
+        return Conflict(_("The plan on this card cannot be paused."), code="not_pausable")
+    if period_pause_left(period=period) <= timedelta(0):
+        return Conflict(ngettext("You have already used the %(days)d day of pause this plan "
+                                 "allows.",
+                                 "You have already used all %(days)d days of pause this plan "
+                                 "allows.", period.max_pause_days)
+                        % {"days": period.max_pause_days}, code="pause_used_up")
+    return None
+
+
+def card_resume_refusal(*, card: Card) -> Conflict | None:
+    """Why the customer cannot end the pause of ``card`` now, or None when they can."""
+    if card.state == CardState.TERMINATED:
+        return Conflict(_("This card is terminated; it cannot be resumed."),
+                        code="card_terminated")
+    if card.state == CardState.SUSPENDED:
+        return Conflict(_("This card is suspended by our staff, so it cannot be paused or "
+                          "resumed. Contact support to find out why."), code="card_suspended")
+    if card.paused_at is None:
+        return Conflict(_("This card is not paused."), code="not_paused")
+    return None
+
+
+@dataclass
+class PauseStatus:
+    """What the customer can do about pausing ``card`` now, for pages and the API."""
+
+    card: Card
+    period: Period | None  # whose terms decide (None when nothing is active)
+    paused_at: datetime | None
+    pause_until: datetime | None  # when the running pause ends by itself
+    max_pause_days: int
+    pause_left: timedelta  # of the allowance, not counting a running pause
+    can_pause: bool
+    can_resume: bool
+    refusal: str  # why the card cannot be paused (or resumed, while paused); "" when it can
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+    @property
+    def pausable(self) -> bool:
+        return self.period is not None and self.period.pausable
+
+    @property
+    def pause_left_days(self) -> int:
+        """Whole days left of the allowance (rounded down), for plain words."""
+        return self.pause_left.days
+
+
+def card_pause_status(*, card: Card, now: datetime) -> PauseStatus:
+    period = card.pause_period if card.paused_at is not None else card_pause_period(card=card)
+    if card.paused_at is not None:
+        refusal = card_resume_refusal(card=card)
+    else:
+        refusal = card_pause_refusal(card=card, period=period)
+    return PauseStatus(
+        card=card, period=period, paused_at=card.paused_at, pause_until=card.pause_until,
+        max_pause_days=period.max_pause_days if period is not None and period.pausable else 0,
+        pause_left=period_pause_left(period=period) if period is not None else timedelta(0),
+        can_pause=card.paused_at is None and refusal is None,
+        can_resume=card.paused_at is not None and refusal is None,
+        refusal=str(refusal) if refusal is not None else "",
+    )
+
+
+def cards_pause_due(*, now: datetime) -> QuerySet[Card]:
+    """Cards whose pause has reached its maximum and must end (whatever their state)."""
+    return Card.objects.filter(paused_at__isnull=False, pause_until__lte=now).order_by("pk")

@@ -267,6 +267,39 @@ KINDS.update({
 })
 
 
+# --- Pause ----------------------------------------------------------------------------------
+
+PAUSE_ENDED = "pause_ended"
+
+
+def notify_pause_ended(*, user, pause: dict[str, Any], dedupe_key: str,
+                       now: datetime | None = None) -> Notification:
+    """Tell the customer their card's pause ended by itself: it reached the longest pause
+    the plan allows, the card carries data again (unless staff suspended it meanwhile),
+    and the paused time was added to the end of its plan.
+
+    ``pause``: card_iccid, card_label, paused_at, ended_at, valid_until (ISO or None),
+    paused_seconds, suspended (bool), card_url. Queued once per ``dedupe_key``.
+    """
+    return notification_queue(user=user, kind=PAUSE_ENDED, context=dict(pause),
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_pause_ended(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({
+        "card_name": _card_name(context.get("card_label", ""), context.get("card_iccid", "")),
+        "paused_at": _when(context.get("paused_at")),
+        "ended_at": _when(context.get("ended_at")),
+        "valid_until": _when(context.get("valid_until")),
+        "suspended": bool(context.get("suspended")),
+        "card_url": absolute_url(context.get("card_url", "")),
+        "shows_times": True,
+    })
+
+
+KINDS[PAUSE_ENDED] = MessageKind("pause_ended", _prepare_pause_ended)
+
+
 # --- Usage and expiry alerts -----------------------------------------------------------------
 
 USAGE_ALERT = "usage_alert"

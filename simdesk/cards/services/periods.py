@@ -9,7 +9,8 @@ Timing rules (tests hold them):
   none is left.
 - An ``on_first_use`` period is active but unstarted until usage reaches it;
   its clock starts at the time of that usage.
-- While a card is paused its periods' clocks stand still, so nothing expires.
+- While a card is paused its periods' clocks stand still, so nothing expires
+  (cards/services/pause.py moves their ends on when the pause ends).
 """
 
 from dataclasses import dataclass, field
@@ -92,7 +93,8 @@ def period_create(*, card: Card, plan: Plan, source: str, now: datetime) -> Peri
             remaining_bytes=None if plan.is_unlimited else 0,
             fair_use_bytes=plan.fair_use_bytes, throttle_kbps=plan.throttle_kbps,
             validity_days=plan.validity_days, validity_start=plan.validity_start,
-            stacking=plan.stacking, source=source,
+            stacking=plan.stacking, pausable=plan.pausable, max_pause_days=plan.max_pause_days,
+            source=source,
         )
         if plan.stacking == Stacking.QUEUE and has_open:
             period.state = PeriodState.QUEUED
@@ -152,8 +154,9 @@ def _exhausted_at(period: Period, fallback: datetime) -> datetime:
 def _advance(card: Card, now: datetime, result: AdvanceResult | None = None) -> AdvanceResult:
     """The body of ``periods_advance`` for a card already locked by the caller."""
     result = result or AdvanceResult()
-    if card.state == CardState.PAUSED:
-        return result  # the validity clock stands still while paused
+    if card.state == CardState.PAUSED or card.paused_at is not None:
+        # The validity clock stands still while paused, also under a staff suspension.
+        return result
     while True:
         events: list[tuple[datetime, int, str, Period]] = []
         for period in card.periods.filter(state=PeriodState.ACTIVE):

@@ -52,7 +52,11 @@ def card_resume(*, card: Card, reason: str, now: datetime, actor=None) -> Card:
     """Lift a suspension: the card becomes active again if it has an active period, or
     inactive otherwise, and the network is asked to resume it after commit. Only a
     suspended card can be resumed. Safe to call twice (a card no longer suspended is
-    left as it is)."""
+    left as it is).
+
+    A card the customer had paused before the suspension, whose pause is still
+    running (``paused_at`` set), goes back to paused instead: the network is not
+    asked to resume, and the pause ends as any pause does (cards/services/pause.py)."""
     from ..network.services import network_request
 
     with transaction.atomic():
@@ -62,10 +66,14 @@ def card_resume(*, card: Card, reason: str, now: datetime, actor=None) -> Card:
                 raise Conflict(_("This card is terminated; it cannot be resumed."),
                                code="card_terminated")
             return card
-        has_active = card.periods.filter(state=PeriodState.ACTIVE).exists()
-        card.transition(CardState.ACTIVE if has_active else CardState.INACTIVE, at=now,
-                        actor=actor, reason=reason[:200])
-        network_request(card=card, action=NetworkActionKind.RESUME, reason=reason, now=now)
+        if card.paused_at is not None:
+            card.transition(CardState.PAUSED, at=now, actor=actor, reason=reason[:200])
+        else:
+            has_active = card.periods.filter(state=PeriodState.ACTIVE).exists()
+            card.transition(CardState.ACTIVE if has_active else CardState.INACTIVE, at=now,
+                            actor=actor, reason=reason[:200])
+            network_request(card=card, action=NetworkActionKind.RESUME, reason=reason,
+                            now=now)
         card_event_emit(type=EventType.CARD_RESUMED, card=card, at=now, now=now,
                         reason=reason[:200])
     return card
