@@ -53,6 +53,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     currency = models.CharField(_("preferred currency"), max_length=3, blank=True)
+    # Set when the customer deleted their account: the row stays, anonymised, because
+    # orders, payments and the ledger keep pointing at it (see simdesk.privacy).
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
     objects = UserManager()
 
