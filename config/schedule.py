@@ -49,4 +49,10 @@ SCHEDULE: list[Sweep] = [
     # Outgoing webhooks to integrators: retries after their backoff and lost sends.
     Sweep("webhook-deliveries", "simdesk.integrations.tasks.webhook_deliveries_sweep",
           timedelta(minutes=1)),
+    # Support: resolve tickets left waiting on the customer for SUPPORT_TICKET_AUTO_CLOSE_DAYS;
+    # e-mail started announcements to customers who opted in to offers (once each).
+    Sweep("support-tickets-auto-close", "simdesk.support.tasks.tickets_auto_close_sweep",
+          timedelta(minutes=15)),
+    Sweep("support-announcements-email", "simdesk.support.tasks.announcements_email_sweep",
+          timedelta(minutes=5)),
 ]

@@ -286,6 +286,11 @@ RENEWAL_DUNNING_SCHEDULE = env.list("RENEWAL_DUNNING_SCHEDULE", cast=int, defaul
 RENEWAL_MAX_PER_24H = env.int("RENEWAL_MAX_PER_24H", default=2)
 RENEWAL_REMINDER_HOURS = env.int("RENEWAL_REMINDER_HOURS", default=24)
 
+# --- Support --------------------------------------------------------------------
+
+# A ticket waiting on the customer's reply this many days is resolved by the clock.
+SUPPORT_TICKET_AUTO_CLOSE_DAYS = env.int("SUPPORT_TICKET_AUTO_CLOSE_DAYS", default=7)
+
 # --- API ------------------------------------------------------------------------
 # Calls per personal access token, operator key or signed-in session per window
 # ("<count>/<s|m|h|d>"); over it: 429 + Retry-After. "off" counts nothing (benchmarks only).

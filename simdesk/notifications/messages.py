@@ -375,3 +375,52 @@ def _prepare_expiry_alert(context: dict[str, Any], language: str) -> Prepared:
 
 KINDS[USAGE_ALERT] = MessageKind("usage_alert", _prepare_usage_alert)
 KINDS[EXPIRY_ALERT] = MessageKind("expiry_alert", _prepare_expiry_alert)
+
+
+# --- Support ---------------------------------------------------------------------------------
+
+TICKET_REPLY = "ticket_reply"
+ANNOUNCEMENT = "announcement"
+
+
+def notify_ticket_reply(*, user, reply: dict[str, Any], dedupe_key: str,
+                        now: datetime | None = None) -> Notification:
+    """Send the customer a staff reply to their support request.
+
+    ``reply``: ticket_id, subject, body (the reply as written), ticket_url (where to
+    read the conversation and answer). Queued once per ``dedupe_key`` (one per reply).
+    """
+    return notification_queue(user=user, kind=TICKET_REPLY, context=dict(reply),
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_ticket_reply(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({"subject": context.get("subject", ""), "body": context.get("body", ""),
+                     "ticket_url": absolute_url(context.get("ticket_url", ""))})
+
+
+def notify_announcement(*, user, announcement: dict[str, Any], dedupe_key: str,
+                        now: datetime | None = None) -> Notification:
+    """Send news or an offer to a customer who opted in to them.
+
+    ``announcement``: announcement_id, texts ({language: {title, body}}), coupon_code
+    ("" for none), url, ends_at (ISO). The reader gets the text in their language
+    (else English, else any). Queued once per ``dedupe_key``.
+    """
+    return notification_queue(user=user, kind=ANNOUNCEMENT, context=dict(announcement),
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_announcement(context: dict[str, Any], language: str) -> Prepared:
+    texts = {code.lower(): text for code, text in (context.get("texts") or {}).items()}
+    wanted = (language or "en").lower()
+    text = next((texts[code] for code in (wanted, wanted.split("-")[0], "en") if code in texts),
+                next(iter(texts.values()), {}))
+    return Prepared({"title": text.get("title", ""), "body": text.get("body", ""),
+                     "coupon_code": context.get("coupon_code", ""),
+                     "url": absolute_url(context.get("url", "")),
+                     "ends_at": _when(context.get("ends_at")), "shows_times": True})
+
+
+KINDS[TICKET_REPLY] = MessageKind("ticket_reply", _prepare_ticket_reply)
+KINDS[ANNOUNCEMENT] = MessageKind("announcement", _prepare_announcement)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cards, checkout, notifications, orders, plans, renewals, tokens, views
+from . import cards, checkout, notifications, orders, plans, renewals, support, tokens, views
 
 app_name = "portal"
 
@@ -29,4 +29,11 @@ urlpatterns = [
     path("orders/<uuid:public_id>/", orders.order_detail, name="order_detail"),
     path("orders/<uuid:public_id>/status/", orders.order_status, name="order_status"),
     path("orders/<uuid:public_id>/receipt/", orders.order_receipt, name="order_receipt"),
+    path("support/", support.ticket_list, name="support_tickets"),
+    path("support/new/", support.ticket_new, name="support_ticket_new"),
+    path("support/<uuid:public_id>/", support.ticket_detail, name="support_ticket"),
+    path("support/<uuid:public_id>/reply/", support.ticket_reply, name="support_ticket_reply"),
+    path("support/<uuid:public_id>/close/", support.ticket_close, name="support_ticket_close"),
+    path("announcements/<uuid:public_id>/dismiss/", support.announcement_hide,
+         name="announcement_dismiss"),
 ]
