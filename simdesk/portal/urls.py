@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import cards, checkout, notifications, orders, plans, renewals, support, tokens, views
+from .owndata import account_delete, account_deleted, your_data, your_data_download
 
 app_name = "portal"
 
@@ -12,6 +13,10 @@ urlpatterns = [
     path("settings/tokens/", tokens.access_tokens, name="access_tokens"),
     path("settings/tokens/<uuid:public_id>/revoke/", tokens.access_token_revoke,
          name="access_token_revoke"),
+    path("settings/data/", your_data, name="your_data"),
+    path("settings/data/download/", your_data_download, name="your_data_download"),
+    path("settings/data/delete/", account_delete, name="account_delete"),
+    path("account-deleted/", account_deleted, name="account_deleted"),
     path("language/", views.set_language, name="set_language"),
     path("cards/", cards.card_list, name="cards"),
     path("cards/add/", cards.card_add, name="card_add"),
