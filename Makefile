@@ -42,10 +42,12 @@ lint: install-test
 	$(BIN)/lint-imports
 
 # Refresh the message catalogues after changing user-facing strings.
+LOCALES := zh_Hans zh_Hant ja es
+
 messages: install
-	cd simdesk && ../$(SIMDESK) makemessages -l zh_Hans --no-obsolete --no-location \
-		--ignore 'static/*'
-	$(SIMDESK) compilemessages --ignore .venv
+	cd simdesk && ../$(SIMDESK) makemessages $(addprefix -l ,$(LOCALES)) --no-obsolete \
+		--no-location --ignore 'static/*'
+	cd simdesk && ../$(SIMDESK) compilemessages $(addprefix -l ,$(LOCALES))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

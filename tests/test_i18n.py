@@ -1,13 +1,13 @@
-"""The Simplified Chinese catalogue is complete, compiled, and up to date with the code.
+"""Every message catalogue is complete, compiled, and up to date with the code.
 
-After adding or changing a user-facing string, refresh the catalogue with
+After adding or changing a user-facing string, refresh the catalogues with
 
     make messages
 
-(``cd simdesk && simdesk makemessages -l zh_Hans --no-obsolete --no-location
---ignore 'static/*'`` then ``simdesk compilemessages --ignore .venv``), translate
-every empty ``msgstr`` in ``simdesk/locale/zh_Hans/LC_MESSAGES/django.po``, remove
-any ``#, fuzzy`` mark after checking the guess, run ``make messages`` again to
+(``cd simdesk && simdesk makemessages -l zh_Hans -l zh_Hant -l ja -l es --no-obsolete
+--no-location --ignore 'static/*'`` then ``simdesk compilemessages`` for the same
+locales), translate every empty ``msgstr`` in ``simdesk/locale/<locale>/LC_MESSAGES/django.po``,
+remove any ``#, fuzzy`` mark after checking the guess, run ``make messages`` again to
 compile, and commit both the ``.po`` and the ``.mo``.
 """
 
@@ -25,15 +25,32 @@ from django.core.management import call_command
 from django.test import override_settings
 
 PACKAGE_DIR = Path(settings.BASE_DIR) / "simdesk"
-LOCALE_DIR = PACKAGE_DIR / "locale" / "zh_Hans" / "LC_MESSAGES"
-PO_PATH = LOCALE_DIR / "django.po"
-MO_PATH = LOCALE_DIR / "django.mo"
 REFRESH = "run `make messages`, translate the new entries in django.po, run it again, commit"
 
+# Each locale shipped, with the plural rule its catalogue must declare.
+PLURAL_FORMS = {
+    "zh_Hans": "nplurals=1; plural=0;",
+    "zh_Hant": "nplurals=1; plural=0;",
+    "ja": "nplurals=1; plural=0;",
+    "es": "nplurals=2; plural=(n != 1);",
+}
+LOCALES = list(PLURAL_FORMS)
 
-def load_po(path=PO_PATH):
-    with open(path, "rb") as f:
-        return read_po(f, locale="zh_Hans")
+
+def po_path(locale: str, package_dir: Path = PACKAGE_DIR) -> Path:
+    return package_dir / "locale" / locale / "LC_MESSAGES" / "django.po"
+
+
+def load_po(locale: str, path: Path | None = None):
+    with open(path or po_path(locale), "rb") as f:
+        return read_po(f, locale=locale)
+
+
+def test_it_ships_a_catalogue_for_every_language_offered():
+    offered = {code for code, _name in settings.LANGUAGES if code != "en"}
+    shipped = {locale.replace("_", "-").lower() for locale in LOCALES}
+
+    assert offered == shipped
 
 
 def translations(catalog) -> dict:
@@ -54,8 +71,9 @@ def placeholders(text: str) -> set[str]:
     return named | template
 
 
-def test_it_translates_every_message_and_leaves_nothing_fuzzy():
-    catalog = load_po()
+@pytest.mark.parametrize("locale", LOCALES)
+def test_it_translates_every_message_and_leaves_nothing_fuzzy(locale):
+    catalog = load_po(locale)
 
     untranslated = [
         message.id
@@ -65,15 +83,20 @@ def test_it_translates_every_message_and_leaves_nothing_fuzzy():
     ]
     fuzzy = [message.id for message in catalog if message.fuzzy]
 
-    assert catalog.plural_forms == "nplurals=1; plural=0;"
-    assert not untranslated, f"untranslated ({REFRESH}):\n" + "\n".join(map(str, untranslated))
-    assert not fuzzy, "fuzzy entries (check and unmark them):\n" + "\n".join(map(str, fuzzy))
+    assert catalog.plural_forms == PLURAL_FORMS[locale]
+    assert not untranslated, f"{locale}: untranslated ({REFRESH}):\n" + "\n".join(
+        map(str, untranslated)
+    )
+    assert not fuzzy, f"{locale}: fuzzy entries (check and unmark them):\n" + "\n".join(
+        map(str, fuzzy)
+    )
 
 
-def test_it_keeps_every_placeholder_of_the_english_text():
+@pytest.mark.parametrize("locale", LOCALES)
+def test_it_keeps_every_placeholder_of_the_english_text(locale):
     """A translation that drops or renames %(name)s would crash or say the wrong thing."""
     wrong = []
-    for message in load_po():
+    for message in load_po(locale):
         if not message.id:
             continue
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
@@ -82,21 +105,23 @@ def test_it_keeps_every_placeholder_of_the_english_text():
         for translated in strings:
             if translated and placeholders(translated) != expected:
                 wrong.append(f"{ids[0]!r} → {translated!r}")
-    assert not wrong, "placeholders differ:\n" + "\n".join(wrong)
+    assert not wrong, f"{locale}: placeholders differ:\n" + "\n".join(wrong)
 
 
-def test_it_ships_a_compiled_catalogue_that_matches_the_po():
-    with open(PO_PATH, "rb") as f:
-        po = read_po(f, locale="zh_Hans")
+@pytest.mark.parametrize("locale", LOCALES)
+def test_it_ships_a_compiled_catalogue_that_matches_the_po(locale):
+    po = load_po(locale)
     compiled_now = io.BytesIO()
     write_mo(compiled_now, po)
     compiled_now.seek(0)
 
-    with open(MO_PATH, "rb") as f:
+    mo_path = po_path(locale).with_suffix(".mo")
+    assert mo_path.exists(), f"{locale}: django.mo is missing: {REFRESH}"
+    with open(mo_path, "rb") as f:
         committed = read_mo(f)
 
     assert translations(committed) == translations(read_mo(compiled_now)), (
-        f"django.mo is stale: {REFRESH}"
+        f"{locale}: django.mo is stale: {REFRESH}"
     )
 
 
@@ -105,7 +130,8 @@ def test_it_ships_a_compiled_catalogue_that_matches_the_po():
     reason="xgettext (GNU gettext) is not installed, so the strings in the code cannot be "
     "extracted to compare with the catalogue; install gettext to run this check",
 )
-def test_it_has_an_entry_for_every_string_in_the_code(tmp_path, monkeypatch):
+@pytest.mark.parametrize("locale", LOCALES)
+def test_it_has_an_entry_for_every_string_in_the_code(locale, tmp_path, monkeypatch):
     """makemessages on a copy of the code must find no message the catalogue lacks."""
     copy = tmp_path / "simdesk"
     shutil.copytree(
@@ -117,14 +143,14 @@ def test_it_has_an_entry_for_every_string_in_the_code(tmp_path, monkeypatch):
 
     with override_settings(LOCALE_PATHS=[copy / "locale"]):
         call_command(
-            "makemessages", locale=["zh_Hans"], no_location=True, ignore_patterns=["static/*"],
+            "makemessages", locale=[locale], no_location=True, ignore_patterns=["static/*"],
             verbosity=0,
         )
 
-    extracted = translations(load_po(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
-    committed = translations(load_po())
+    extracted = translations(load_po(locale, po_path(locale, copy)))
+    committed = translations(load_po(locale))
     missing = sorted(str(msgid) for (_ctx, msgid) in extracted.keys() - committed.keys())
     assert not missing, (
-        f"{len(missing)} message(s) in the code are not in django.po ({REFRESH}):\n"
+        f"{locale}: {len(missing)} message(s) in the code are not in django.po ({REFRESH}):\n"
         + "\n".join(missing)
     )

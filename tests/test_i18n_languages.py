@@ -19,6 +19,20 @@ with translation.override("zh-hans"):
     # Whatever wording the catalogue holds; the tests below only need it to be Chinese.
     CHINESE_HEADLINE = translation.gettext(ENGLISH_HEADLINE)
 assert CHINESE_HEADLINE != ENGLISH_HEADLINE, "the home page headline has no Chinese translation"
+with translation.override("zh-hant"):
+    TRADITIONAL_HEADLINE = translation.gettext(ENGLISH_HEADLINE)
+assert TRADITIONAL_HEADLINE not in (ENGLISH_HEADLINE, CHINESE_HEADLINE), (
+    "the home page headline has no Traditional Chinese translation"
+)
+
+# Each language offered, as the footer's switch names it: in that language itself.
+OWN_NAMES = {
+    "en": "English",
+    "zh-hans": "简体中文",
+    "zh-hant": "繁體中文",
+    "ja": "日本語",
+    "es": "español",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +55,39 @@ def test_it_answers_a_chinese_browser_in_simplified_chinese(client, db, header):
     assert CHINESE_HEADLINE in response.content.decode()
     assert ENGLISH_HEADLINE not in response.content.decode()
     assert response["Content-Language"] == "zh-hans"
+
+
+@pytest.mark.parametrize(
+    "header", ["zh-TW", "zh-HK", "zh-Hant", "zh-Hant-TW", "zh-tw,zh;q=0.9,en;q=0.8", "zh-MO"]
+)
+def test_it_answers_a_taiwan_or_hong_kong_browser_in_traditional_chinese(client, db, header):
+    response = client.get(reverse("portal:home"), HTTP_ACCEPT_LANGUAGE=header)
+
+    assert response.status_code == 200
+    assert lang_of(response) == "zh-hant"
+    assert response["Content-Language"] == "zh-hant"
+    assert TRADITIONAL_HEADLINE in response.content.decode()
+    assert CHINESE_HEADLINE not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("ja", "ja"),
+        ("ja-JP,ja;q=0.9,en;q=0.8", "ja"),
+        ("es-ES", "es"),
+        ("es-MX,es;q=0.9", "es"),
+        ("es-419", "es"),
+    ],
+)
+def test_it_answers_a_japanese_or_spanish_browser_in_its_language(client, db, header, language):
+    response = client.get(reverse("portal:home"), HTTP_ACCEPT_LANGUAGE=header)
+
+    assert response.status_code == 200
+    assert lang_of(response) == language
+    assert response["Content-Language"] == language
+    with translation.override(language):
+        assert translation.gettext(ENGLISH_HEADLINE) in response.content.decode()
 
 
 @pytest.mark.parametrize("header", ["en-GB,en;q=0.9", "de-DE", ""])
@@ -66,6 +113,36 @@ def test_it_shows_allauths_own_pages_in_chinese(client, db, url_name, chinese):
     assert lang_of(response) == "zh-hans"
     for text in chinese:
         assert text in response.content.decode()
+
+
+def test_it_lists_every_language_in_the_footer_in_its_own_name(client, db):
+    html = client.get(reverse("portal:home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    for code, own_name in OWN_NAMES.items():
+        assert f'value="{code}"' in html
+        assert f'lang="{code}">{own_name}</button>' in html
+
+
+@pytest.mark.parametrize("language", ["zh-hant", "ja", "es"])
+def test_it_switches_to_each_new_language_from_the_footer(client, db, language):
+    response = client.post(
+        reverse("portal:set_language"),
+        {"language": language, "next": reverse("portal:home")},
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    )
+
+    assert response.status_code == 302
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == language
+    page = client.get(reverse("portal:home"), HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert lang_of(page) == language
+
+
+def test_it_shows_allauths_own_pages_in_traditional_chinese(client, db):
+    response = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="zh-TW")
+
+    assert response.status_code == 200
+    assert lang_of(response) == "zh-hant"
+    assert "記住我" in response.content.decode()
 
 
 def test_it_switches_language_from_the_footer_with_a_cookie(client, db):

@@ -204,7 +204,15 @@ AXES_VERBOSE = False
 # --- Languages and time ---------------------------------------------------------
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+# The footer's switch shows each in its own name; browsers asking for zh-TW or zh-HK get
+# zh-hant, zh-CN or zh-SG zh-hans (Django's fallbacks), es-MX es and so on.
+LANGUAGES = [
+    ("en", _("English")),
+    ("zh-hans", _("Simplified Chinese")),
+    ("zh-hant", _("Traditional Chinese")),
+    ("ja", _("Japanese")),
+    ("es", _("Spanish")),
+]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
@@ -278,6 +286,9 @@ SANDBOX_WEBHOOK_TRANSPORT = env.str(
 
 # Minutes a customer has to pay for an order before it expires (its coupon is released).
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
+# Days after the purchase within which an unused period is refunded in full on request,
+# without staff review (later, or once data was used: staff decide, pro rata suggested).
+REFUND_WINDOW_DAYS = env.int("REFUND_WINDOW_DAYS", default=14)
 
 # Auto-renewal: retries after a declined charge (hours after each decline), at most this
 # many successful renewals per card in any 24 hours, and the reminder this many hours

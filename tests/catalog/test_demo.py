@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 
 from simdesk.catalog.demo import demo_catalog_load
 from simdesk.catalog.models import (
@@ -48,6 +49,16 @@ class TestDemoCatalog:
             assert plan.description_for("zh-hans")
             for currency in ("USD", "EUR", "CNY"):
                 assert plan.price_in(currency) is not None, (plan.code, currency)
+
+    def test_it_names_every_plan_and_region_in_every_language_offered(self, now):
+        demo_catalog_load(now=now)
+        languages = [code for code, _name in settings.LANGUAGES]
+        for plan in Plan.objects.with_display_data():
+            written = {row.language for row in plan.translations.all()}
+            assert written == set(languages), plan.code
+        for region in Region.objects.prefetch_related("translations"):
+            written = {row.language for row in region.translations.all()}
+            assert written == set(languages), region.code
 
     def test_it_passes_every_rule_the_back_office_enforces(self, now):
         demo_catalog_load(now=now)
