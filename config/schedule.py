@@ -23,6 +23,9 @@ SCHEDULE: list[Sweep] = [
     Sweep("orders-expire", "simdesk.orders.tasks.orders_expire_sweep", timedelta(minutes=1)),
     # Paid orders whose period was not made yet (e.g. no eSIM in stock) get another try.
     Sweep("orders-fulfil", "simdesk.orders.tasks.orders_fulfil_sweep", timedelta(minutes=5)),
+    # Plan changes "now" whose old period's refund did not happen after commit.
+    Sweep("orders-plan-change-refunds", "simdesk.orders.tasks.plan_changes_refund_sweep",
+          timedelta(minutes=5)),
     # Payments: retry webhook events whose processing failed; ask gateways about
     # payments whose outcome is unknown; resend due sandbox webhooks.
     Sweep("payments-webhook-retry", "simdesk.payments.tasks.webhook_events_retry_sweep",

@@ -424,3 +424,72 @@ def _prepare_announcement(context: dict[str, Any], language: str) -> Prepared:
 
 KINDS[TICKET_REPLY] = MessageKind("ticket_reply", _prepare_ticket_reply)
 KINDS[ANNOUNCEMENT] = MessageKind("announcement", _prepare_announcement)
+
+
+# --- Refunds ---------------------------------------------------------------------------------
+# Context for all three: card_iccid, plan_names ({language: name}), plan_code, currency,
+# paid_minor, card_url; each adds its amount or note.
+
+REFUND_MADE = "refund_made"
+REFUND_REQUEST_RECEIVED = "refund_request_received"
+REFUND_REQUEST_REJECTED = "refund_request_rejected"
+
+
+def _refund_context(context: dict[str, Any], language: str) -> dict[str, Any]:
+    currency = context.get("currency", "USD")
+    return {
+        "card_iccid": context.get("card_iccid", ""),
+        "plan_name": _plan_name(context.get("plan_names") or {}, context.get("plan_code", ""),
+                                language),
+        "paid": _money(context.get("paid_minor"), currency, language),
+        "card_url": absolute_url(context.get("card_url", "")),
+    }
+
+
+def notify_refund_made(*, user, refund: dict[str, Any], dedupe_key: str,
+                       now: datetime | None = None) -> Notification:
+    """Confirm a refund: how much goes back to the original payment method, for which plan,
+    and why (``refund["cause"]``: "customer" or "plan_change"). Queued once per
+    ``dedupe_key``."""
+    return notification_queue(user=user, kind=REFUND_MADE, context=dict(refund),
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_refund_made(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_refund_context(context, language),
+                     "amount": _money(context.get("amount_minor"),
+                                      context.get("currency", "USD"), language),
+                     "plan_change": context.get("cause") == "plan_change"})
+
+
+def notify_refund_request_received(*, user, refund: dict[str, Any], dedupe_key: str,
+                                   now: datetime | None = None) -> Notification:
+    """Tell the customer their refund request is with our staff. Queued once per
+    ``dedupe_key``."""
+    return notification_queue(user=user, kind=REFUND_REQUEST_RECEIVED, context=dict(refund),
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_refund_request_received(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared(_refund_context(context, language))
+
+
+def notify_refund_request_rejected(*, user, refund: dict[str, Any], dedupe_key: str,
+                                   now: datetime | None = None) -> Notification:
+    """Tell the customer their refund request was declined, with staff's note
+    (``refund["note"]``, may be empty). Queued once per ``dedupe_key``."""
+    return notification_queue(user=user, kind=REFUND_REQUEST_REJECTED, context=dict(refund),
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_refund_request_rejected(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_refund_context(context, language), "note": context.get("note", "")})
+
+
+KINDS.update({
+    REFUND_MADE: MessageKind("refund_made", _prepare_refund_made),
+    REFUND_REQUEST_RECEIVED: MessageKind("refund_request_received",
+                                         _prepare_refund_request_received),
+    REFUND_REQUEST_REJECTED: MessageKind("refund_request_rejected",
+                                         _prepare_refund_request_rejected),
+})

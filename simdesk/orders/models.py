@@ -77,6 +77,14 @@ class Order(BaseModel):
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     fulfilment_error = models.CharField(_("fulfilment problem"), max_length=300, blank=True)
+    # A plan change "now": this order replaces that period, which is closed when this order
+    # is fulfilled; its unused part (quoted when the order opened) is refunded.
+    replaces_period = models.ForeignKey("cards.Period", on_delete=models.PROTECT, null=True,
+                                        blank=True, related_name="replacement_orders",
+                                        verbose_name=_("plan change of period"))
+    plan_change_refund_minor = models.PositiveBigIntegerField(
+        _("refund quoted for the replaced period (minor units)"), null=True, blank=True)
+    plan_change_quoted_at = models.DateTimeField(_("refund quoted at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -183,3 +191,121 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.from_status}->{self.to_status}"
+
+
+class RefundRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class RefundCause(models.TextChoices):
+    CUSTOMER = "customer", _("Asked for by the customer")
+    PLAN_CHANGE = "plan_change", _("Plan changed")
+
+
+R = RefundRequestStatus
+REFUND_REQUEST_TRANSITIONS: dict[str, set[str]] = {
+    R.PENDING: {R.APPROVED, R.REJECTED},
+    R.APPROVED: {R.REFUNDED},
+    R.REJECTED: set(),
+    R.REFUNDED: set(),
+}
+
+
+class RefundRequest(BaseModel):
+    """A refund of one period: asked for by the customer (refunded at once when the period is
+    unused and recent, else decided by staff), or made by a plan change "now".
+
+    One per period (``period`` is one-to-one and ``idempotency_key`` is the key of the
+    refund at the gateway), so a period is never refunded twice, whatever the path.
+    """
+
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="refund_requests", verbose_name=_("customer"))
+    period = models.OneToOneField("cards.Period", on_delete=models.PROTECT,
+                                  related_name="refund_request", verbose_name=_("period"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_requests",
+                              verbose_name=_("order that bought the period"))
+    cause = models.CharField(_("cause"), max_length=20, choices=RefundCause.choices,
+                             default=RefundCause.CUSTOMER)
+    status = models.CharField(_("status"), max_length=20, choices=RefundRequestStatus.choices,
+                              default=RefundRequestStatus.PENDING, db_index=True)
+    reason = models.TextField(_("reason given by the customer"), max_length=1000, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    paid_minor = models.PositiveBigIntegerField(_("paid (minor units)"))
+    suggested_minor = models.PositiveBigIntegerField(
+        _("suggested amount (minor units)"),
+        help_text=_("Pro rata: the smaller of the unused share of days and of data, "
+                    "when the request was made."))
+    amount_minor = models.PositiveBigIntegerField(_("refunded amount (minor units)"), null=True,
+                                                  blank=True)
+    automatic = models.BooleanField(_("refunded automatically"), default=False)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("note to the customer"), max_length=300, blank=True)
+    refund = models.ForeignKey("payments.Refund", on_delete=models.PROTECT, null=True,
+                               blank=True, related_name="+", verbose_name=_("refund"))
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("refund request")
+        verbose_name_plural = _("refund requests")
+
+    def __str__(self) -> str:
+        return f"refund request {self.public_id} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return f"refund:{self.public_id}"
+
+    @property
+    def suggested(self) -> Money:
+        return Money(int(self.suggested_minor), self.currency)
+
+    @property
+    def amount(self) -> Money | None:
+        return None if self.amount_minor is None else Money(int(self.amount_minor), self.currency)
+
+    def move(self, to: str, *, at: datetime, actor=None, note: str = "",
+             fields: tuple[str, ...] = ()) -> "RefundRequestEvent":
+        """Move to ``to`` if the table allows it, saving ``fields`` too and leaving a history
+        row; Conflict otherwise."""
+        if to not in REFUND_REQUEST_TRANSITIONS[self.status]:
+            raise Conflict(
+                _("A refund request that is %(from)s cannot become %(to)s.")
+                % {"from": RefundRequestStatus(self.status).label,
+                   "to": RefundRequestStatus(to).label},
+                code="refund_request_transition",
+            )
+        previous = self.status
+        self.status = to
+        self.save(update_fields=["status", "updated_at", *fields])
+        return RefundRequestEvent.objects.create(request=self, from_status=previous,
+                                                 to_status=to, at=at, actor=actor,
+                                                 note=note[:300])
+
+
+class RefundRequestEvent(models.Model):
+    """History of a refund request: every status move, when, by whom and why."""
+
+    request = models.ForeignKey(RefundRequest, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("refund request event")
+        verbose_name_plural = _("refund request events")
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.from_status}->{self.to_status}"

@@ -47,3 +47,26 @@ def orders_fulfil_sweep() -> int:
     for order_id in ids:
         order_fulfil_task.enqueue(order_id)
     return len(ids)
+
+
+@task()
+def plan_change_refund_task(order_id: int) -> str:
+    from .models import Order
+    from .services import plan_change_refund
+
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return "missing"
+    refund_request = plan_change_refund(order=order, now=utcnow())
+    return refund_request.status if refund_request else "nothing to refund"
+
+
+@task()
+def plan_changes_refund_sweep() -> int:
+    """Plan changes whose old period's refund was not made after commit get another try."""
+    from .services import plan_changes_refund_due
+
+    ids = plan_changes_refund_due()
+    for order_id in ids:
+        plan_change_refund_task.enqueue(order_id)
+    return len(ids)

@@ -84,3 +84,27 @@ def gateway_says(django_capture_on_commit_callbacks):
         return order
 
     return say
+
+
+_buy_keys = itertools.count(1)
+
+
+@pytest.fixture
+def bought(alice, card, django_capture_on_commit_callbacks):
+    """bought(plan, at=…, currency=…) → alice's fulfilled order of ``plan`` on her card,
+    paid on the sandbox at ``at``."""
+
+    from simdesk.orders.models import OrderStatus
+    from simdesk.orders.services import order_create
+    from tests.orders.refund_fixtures import pay_on_sandbox
+
+    def buy(plan, *, at, currency="USD", customer=None, on_card=None):
+        order = order_create(customer=customer or alice, card=on_card or card, plan=plan,
+                             currency=currency, idempotency_key=f"buy-{next(_buy_keys)}",
+                             now=at)
+        order = pay_on_sandbox(order, now=at, capture=django_capture_on_commit_callbacks)
+        assert order.status == OrderStatus.FULFILLED
+        order.period.refresh_from_db()
+        return order
+
+    return buy

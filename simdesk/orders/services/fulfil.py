@@ -26,6 +26,7 @@ from ..models import Order, OrderStatus
 from ..selectors import esim_inventory
 from ..webhooks import order_paid_emit
 from .coupons import coupon_confirm, coupon_release
+from .plan_change import plan_change_close_replaced, plan_change_refund_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ def _fulfil_locked(order: Order, now: datetime) -> Order:
         # No savepoint of our own: a card taken from stock stays with the order (a retry
         # uses it rather than taking another), and period_create rolls back its own work.
         card = order.card if order.card_id else _take_esim(order, now)
+        if order.replaces_period_id:
+            plan_change_close_replaced(order=order, now=now)  # the new plan starts at once
         period = period_create(card=card, plan=order.plan, source=order.reference, now=now)
     except ServiceError as error:
         order.fulfilment_error = str(error)[:300]
@@ -151,6 +154,8 @@ def _fulfil_locked(order: Order, now: datetime) -> Order:
         logger.warning("order %s paid but not fulfilled: %s", order.public_id, error)
         return order
     order.mark_fulfilled(at=now, period=period)
+    if order.replaces_period_id and order.plan_change_refund_minor:
+        plan_change_refund_after_commit(order=order, now=now)
     network_request(card=card, action="activate", reason=order.reference, now=now,
                     dedupe_key=f"{order.reference}:activate")
     if order.coupon_code:
