@@ -139,16 +139,32 @@ class CardBalance:
         return min(100, (self.total_bytes - self.remaining_bytes) * 100 // self.total_bytes)
 
 
+def _end_if_resumed_now(period: Period, card: Card, now: datetime) -> datetime | None:
+    """A paused card's period ends later by the time its clock has stood still so far
+    (the rule of cards/services/pause.py, as if the pause ended at ``now``)."""
+    if period.ends_at is None or card.paused_at is None:
+        return period.ends_at
+    end = min(now, card.pause_until or now)
+    stood_still = end - max(card.paused_at, period.starts_at or card.paused_at)
+    return period.ends_at + max(stood_still, timedelta(0))
+
+
 def card_balance(*, card: Card, now: datetime) -> CardBalance:
-    """The balance as it is at ``now``, even if a sweep has not yet expired what ended."""
+    """The balance as it is at ``now``, even if a sweep has not yet expired what ended.
+    For a paused card, ends are where resuming now would put them."""
     periods = getattr(card, OPEN_PERIODS, None)
     if periods is None:
         periods = list(_open_periods_query().filter(card=card))
-    active = [p for p in periods if p.state == PeriodState.ACTIVE
-              and (p.ends_at is None or p.ends_at > now)]
+    if card.paused_at is None:
+        active = [p for p in periods if p.state == PeriodState.ACTIVE
+                  and (p.ends_at is None or p.ends_at > now)]
+        ends = [p.ends_at for p in active if p.ends_at is not None]
+    else:
+        active = [p for p in periods if p.state == PeriodState.ACTIVE
+                  and (p.ends_at is None or _end_if_resumed_now(p, card, now) > now)]
+        ends = [_end_if_resumed_now(p, card, now) for p in active if p.ends_at is not None]
     queued = [p for p in periods if p.state == PeriodState.QUEUED]
     limited = [p for p in active if not p.unlimited]
-    ends = [p.ends_at for p in active if p.ends_at is not None]
     head = queued[0] if queued else None
     return CardBalance(
         state=card.state,

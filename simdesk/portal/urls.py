@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cards, checkout, notifications, orders, plans, renewals, support, tokens, views
+from . import cards, checkout, notifications, orders, pause, plans, renewals, support, tokens, views
 from .owndata import account_delete, account_deleted, your_data, your_data_download
 
 app_name = "portal"
@@ -22,6 +22,8 @@ urlpatterns = [
     path("cards/add/", cards.card_add, name="card_add"),
     path("cards/<uuid:public_id>/", cards.card_detail, name="card_detail"),
     path("cards/<uuid:public_id>/renewal/", renewals.renewal_settings, name="card_renewal"),
+    path("cards/<uuid:public_id>/pause/", pause.card_pause_confirm, name="card_pause"),
+    path("cards/<uuid:public_id>/resume/", pause.card_resume_confirm, name="card_resume"),
     path("renewal/off/<str:token>/", renewals.renewal_off, name="renewal_off"),
     path("plans/", plans.plan_list, name="plans"),
     path("plans/<slug:code>/", plans.plan_detail, name="plan_detail"),

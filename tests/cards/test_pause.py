@@ -16,7 +16,12 @@ from simdesk.cards.models import (
     Period,
     PeriodState,
 )
-from simdesk.cards.selectors import card_pause_status, cards_pause_due, cards_with_due_work
+from simdesk.cards.selectors import (
+    card_balance,
+    card_pause_status,
+    cards_pause_due,
+    cards_with_due_work,
+)
 from simdesk.cards.services import (
     card_debit_usage,
     card_pause,
@@ -184,7 +189,8 @@ def test_it_moves_every_running_end_by_exactly_the_paused_time(card, make_pausab
     assert after["base"].paused_seconds == int(paused.total_seconds())
     assert [a.action for a in NetworkAction.objects.filter(card=card).order_by("id")][-2:] == [
         NetworkActionKind.SUSPEND, NetworkActionKind.RESUME]
-    moves = CardEvent.objects.filter(card=card, kind=CardEvent.Kind.PERIOD, note__startswith="pause")
+    moves = CardEvent.objects.filter(card=card, kind=CardEvent.Kind.PERIOD,
+                                     note__startswith="pause")
     assert moves.count() == 2
     assert list(ledger_violations()) == []
 
@@ -337,3 +343,20 @@ def test_it_shows_what_the_customer_may_do(paused_card, alice, now):
     status = card_pause_status(card=Card.objects.get(pk=paused_card.pk), now=now)
     assert status.can_resume and not status.can_pause
     assert status.pause_until == now + timedelta(days=7)
+
+
+def test_it_shows_a_paused_cards_end_where_resuming_now_would_put_it(card, make_pausable_plan,
+                                                                     alice, now):
+    period_create(card=card, plan=make_pausable_plan(days=5), source="base", now=now)
+    card_pause(card=card, acting_user=alice, now=now + timedelta(days=4))
+    card.refresh_from_db()
+
+    # Two days after the original end the period still counts, ending 3 days on
+    balance = card_balance(card=card, now=now + timedelta(days=7))
+
+    assert balance.valid_until == now + timedelta(days=8)
+    assert balance.remaining_bytes == GB
+    # never beyond the maximum (day 11), even if the sweep has not ended the pause yet
+    late = card_balance(card=card, now=now + timedelta(days=11, hours=12))
+    assert late.valid_until == now + timedelta(days=12)
+    assert card_balance(card=card, now=now + timedelta(days=12)).valid_until is None
