@@ -196,3 +196,40 @@ def test_the_admin_action_resolves_selected_tickets(client, agent, ticket, clock
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.RESOLVED
     assert ticket.resolved_at == clock + timedelta(0)
+
+
+def test_the_order_page_links_to_a_new_ticket_about_that_order(alice_client, alice, alice_card,
+                                                               france_plan, now):
+    from simdesk.orders.services import order_create
+
+    order = order_create(customer=alice, card=alice_card, plan=france_plan, currency="USD",
+                         coupon_code="", idempotency_key="k1", now=now, language="en")
+    page = alice_client.get(reverse("portal:order_detail", args=[order.public_id]))
+    link = reverse("portal:support_ticket_new") + f"?order={order.public_id}"
+    assert link in page.content.decode()
+    form = alice_client.get(link).content.decode()
+    assert f'value="order:{order.public_id}" selected' in form
+    alice_client.post(reverse("portal:support_ticket_new"), {
+        "subject": "Charged twice?", "about": f"order:{order.public_id}", "body": "Was I?"})
+    assert Ticket.objects.get().order == order
+
+
+@pytest.mark.parametrize("about", ["card:not-a-uuid", "order:00000000-0000-0000-0000-000000000000",
+                                   "nonsense"])
+def test_a_tampered_about_value_is_a_form_error_not_a_crash(alice_client, about):
+    response = alice_client.post(reverse("portal:support_ticket_new"),
+                                 {"subject": "Hi", "body": "Hello", "about": about})
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()
+
+
+def test_a_nul_character_is_refused_politely(alice_client, ticket):
+    response = alice_client.post(reverse("portal:support_ticket_reply", args=[ticket.public_id]),
+                                 {"body": "bad\x00byte"})
+    assert response.status_code == 400
+    assert ticket.messages.count() == 1
+
+
+def test_replying_needs_a_post(alice_client, ticket):
+    url = reverse("portal:support_ticket_reply", args=[ticket.public_id])
+    assert alice_client.get(url).status_code == 405

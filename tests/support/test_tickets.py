@@ -211,3 +211,8 @@ def test_tickets_for_customer_lists_only_their_tickets_with_the_conversation(
         conversation = [m.body for m in tickets[0].messages.all()]
     assert [t.subject for t in tickets] == ["Slow data"]
     assert conversation == ["My data is slow in Paris.", "Answer"]
+
+
+def test_it_drops_nul_characters_that_the_database_cannot_store(alice, ticket, now):
+    message = ticket_message_add(ticket=ticket, author=alice, body="a\x00b", now=now)
+    assert message.body == "ab"

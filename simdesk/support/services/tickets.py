@@ -32,9 +32,10 @@ RESUBMIT_WINDOW = timedelta(minutes=2)
 
 
 def ticket_body_clean(body: str | None) -> str:
-    """A message as stored: line ends as "\\n", no surrounding blanks, 1 to
-    ``BODY_MAX_LENGTH`` characters; ServiceError (for the customer) otherwise."""
-    text = (body or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    """A message as stored: line ends as "\\n", no NUL characters (PostgreSQL cannot store
+    them), no surrounding blanks, 1 to ``BODY_MAX_LENGTH`` characters; ServiceError (for
+    the customer) otherwise."""
+    text = (body or "").replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise ServiceError(_("Write your message before sending it."), code="ticket_body_empty")
     if len(text) > BODY_MAX_LENGTH:
@@ -51,7 +52,7 @@ def ticket_body_clean(body: str | None) -> str:
 
 def ticket_subject_clean(subject: str | None) -> str:
     """A subject on one line, 1 to ``SUBJECT_MAX_LENGTH`` characters."""
-    text = " ".join((subject or "").split())
+    text = " ".join((subject or "").replace("\x00", "").split())
     if not text:
         raise ServiceError(_("Say in a few words what your question is about."),
                            code="ticket_subject_empty")
