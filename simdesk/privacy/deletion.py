@@ -10,7 +10,8 @@ What "deleted" means here:
   every session: a session is only valid while the user is active and its
   password hash unchanged). allauth's e-mail addresses and second factors,
   notification preferences, unsent messages and the stored context of sent ones,
-  and the sign-in failure log under the address are deleted; API tokens are
+  the reasons written in refund requests, and the sign-in failure log under the
+  address are deleted; API tokens are
   revoked and their names cleared; saved payment methods are removed.
 * **The books are kept, anonymised.** Orders, payments, refunds, coupon uses,
   ledger rows and card history stay as they are: they hold amounts, plans and
@@ -52,7 +53,7 @@ from simdesk.cards.models import (
 )
 from simdesk.cards.network.services import network_request
 from simdesk.cards.services.ledger import card_lock
-from simdesk.cards.services.periods import period_close
+from simdesk.cards.services.periods import period_close, periods_advance
 from simdesk.core.errors import Conflict, ServiceError
 from simdesk.notifications.models import (
     Notification,
@@ -60,7 +61,7 @@ from simdesk.notifications.models import (
     NotificationStatus,
 )
 from simdesk.notifications.services import user_language
-from simdesk.orders.models import Order, OrderStatus
+from simdesk.orders.models import Order, OrderStatus, RefundRequest, RefundRequestStatus
 from simdesk.payments.models import Payment, PaymentStatus, SavedPaymentMethod
 from simdesk.payments.services import saved_method_remove
 from simdesk.renewals.models import AttemptStatus, RenewalAttempt, RenewalSettings
@@ -109,8 +110,11 @@ def customer_deletion_blockers(*, customer: User, now: datetime) -> list[str]:
 
 
 def _refund_in_progress(customer: User) -> bool:
-    """A refund the gateway made that its order does not show yet (the order is told
-    after the refund commits)."""
+    """A refund request not yet decided or not yet paid out, or a refund the gateway made
+    that its order does not show yet (the order is told after the refund commits)."""
+    if RefundRequest.objects.filter(customer=customer, status__in=(
+            RefundRequestStatus.PENDING, RefundRequestStatus.APPROVED)).exists():
+        return True
     return Order.objects.filter(
         customer=customer, status__in=(OrderStatus.PAID, OrderStatus.FULFILLED),
         payment__status__in=(PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED),
@@ -120,9 +124,16 @@ def _refund_in_progress(customer: User) -> bool:
 def _release_card(card: Card, now: datetime) -> None:
     if RenewalSettings.objects.filter(card=card).exists():
         renewal_disable(card=card, reason=REASON, now=now)
-    for period in card.periods.filter(state__in=PERIOD_OPEN_STATES).order_by("pk"):
+    # Expire what has ended first (a sweep may not have run yet): only a queued or active
+    # period can be cancelled. Closing one may start the next queued one, so look again
+    # after each.
+    periods_advance(card=card, now=now)
+    closed: set[int] = set()
+    while period := (card.periods.filter(state__in=PERIOD_OPEN_STATES)
+                     .exclude(pk__in=closed).order_by("pk").first()):
         period_close(period=period, to=PeriodState.CANCELLED,
                      reference=f"account-deleted:{period.public_id}", now=now)
+        closed.add(period.pk)
     card = card_lock(card)
     if card.activation_code:
         if card.state != CardState.TERMINATED:
@@ -147,6 +158,9 @@ def _erase_messages(user: User, now: datetime) -> None:
     Notification.objects.filter(user=user).update(context={}, last_error="",
                                                         updated_at=now)
     NotificationPreferences.objects.filter(user=user).delete()
+    # The books keep the refund's amounts and decision; the customer's own words go.
+    RefundRequest.objects.filter(customer=user).exclude(reason="").update(reason="",
+                                                                       updated_at=now)
 
 
 def _erase_sign_in(user: User, address: str, now: datetime) -> None:

@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDate
 from simdesk.accounts.models import PersonalAccessToken, User
 from simdesk.cards.models import Card, LedgerEntry, LedgerKind, Period
 from simdesk.notifications.models import Notification, NotificationPreferences
-from simdesk.orders.models import Order
+from simdesk.orders.models import Order, RefundRequest
 from simdesk.payments.models import Payment, SavedPaymentMethod
 from simdesk.renewals.models import RenewalSettings
 
@@ -174,6 +174,26 @@ def _payments(customer: User) -> list[dict[str, Any]]:
     } for payment in payments]
 
 
+def _refund_requests(customer: User) -> list[dict[str, Any]]:
+    requests = (RefundRequest.objects.filter(customer=customer).select_related("order")
+                .order_by("created_at", "pk"))
+    return [{
+        "id": str(r.public_id),
+        "order_id": str(r.order.public_id),
+        "cause": r.cause,
+        "status": r.status,
+        "reason": r.reason,
+        "currency": r.currency,
+        "paid_minor": r.paid_minor,
+        "suggested_minor": r.suggested_minor,
+        "refunded_minor": r.amount_minor,
+        "requested_at": _iso(r.created_at),
+        "decided_at": _iso(r.decided_at),
+        "decision_note": r.decision_note,
+        "refunded_at": _iso(r.refunded_at),
+    } for r in requests]
+
+
 def _saved_methods(customer: User) -> list[dict[str, Any]]:
     methods = SavedPaymentMethod.objects.filter(customer=customer).order_by("created_at", "pk")
     return [{"id": str(m.public_id), "gateway": m.gateway, "label": m.label,
@@ -247,6 +267,7 @@ def customer_data_export(*, customer: User, now: datetime) -> dict[str, Any]:
         "cards": _cards(customer),
         "orders": _orders(customer),
         "payments": _payments(customer),
+        "refund_requests": _refund_requests(customer),
         "saved_payment_methods": _saved_methods(customer),
         "notifications": _notifications(customer),
         "api_tokens": _tokens(customer),

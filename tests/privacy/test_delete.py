@@ -214,3 +214,48 @@ def test_it_refuses_a_staff_account(make_user, delete, now):
         delete(staff, now)
 
     assert User.objects.get(pk=staff.pk).is_active
+
+
+def test_it_refuses_while_a_refund_request_awaits_a_decision(alices, delete, now):
+    from simdesk.orders.services.refund_requests import refund_request_create
+
+    # alice has used some of her data: staff decide, so the request waits.
+    request = refund_request_create(customer=alices.user, period=alices.period,
+                                    reason="Moved back home early", now=now)
+    assert request.status == "pending"
+
+    with pytest.raises(Conflict) as refused:
+        delete(alices.user, now)
+
+    assert "refund" in str(refused.value)
+    assert User.objects.get(pk=alices.user.pk).deleted_at is None
+
+
+def test_it_keeps_a_decided_refund_request_without_the_customers_words(alices, delete, now):
+    from simdesk.orders.models import RefundRequest
+    from simdesk.orders.services.refund_requests import refund_request_create
+
+    request = refund_request_create(customer=alices.user, period=alices.period,
+                                    reason="Moved back home early", now=now)
+    RefundRequest.objects.filter(pk=request.pk).update(status="rejected")
+
+    delete(alices.user, now)
+
+    kept = RefundRequest.objects.get(pk=request.pk)
+    assert kept.customer_id == alices.user.pk and kept.status == "rejected"
+    assert kept.reason == ""
+
+
+def test_it_releases_a_card_whose_period_ended_before_the_sweep_ran(alices, plan, delete, now):
+    from simdesk.cards.services import period_create
+
+    # A second period queued behind the first; delete a day after the first ended.
+    period_create(card=alices.card, plan=plan, source="test:queued", now=now)
+    alices.period.refresh_from_db()
+    later = alices.period.ends_at + timedelta(days=1)
+
+    delete(alices.user, later)
+
+    states = sorted(alices.card.periods.values_list("state", flat=True))
+    assert states == [PeriodState.CANCELLED, PeriodState.EXPIRED]
+    assert list(ledger_violations()) == []

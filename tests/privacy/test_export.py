@@ -140,3 +140,19 @@ def test_it_exports_support_tickets_with_their_conversation(alices, bobs, now):
     assert ticket["messages"] == [{"from": "you", "body": "My card shows no bars.",
                                    "at": now.isoformat()}]
     assert "Bob" not in _text(data)
+
+
+def test_it_exports_refund_requests(alices, bobs, now):
+    from simdesk.orders.services.refund_requests import refund_request_create
+
+    refund_request_create(customer=alices.user, period=alices.period,
+                          reason="Moved back home early", now=now)
+    refund_request_create(customer=bobs.user, period=bobs.period, reason="Bob's reason",
+                          now=now)
+
+    [request] = customer_data_export(customer=alices.user, now=now)["refund_requests"]
+
+    assert request["reason"] == "Moved back home early"
+    assert request["order_id"] == str(alices.order.public_id)
+    assert (request["status"], request["currency"], request["paid_minor"]) == (
+        "pending", "USD", 1200)
