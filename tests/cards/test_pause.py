@@ -360,3 +360,55 @@ def test_it_shows_a_paused_cards_end_where_resuming_now_would_put_it(card, make_
     late = card_balance(card=card, now=now + timedelta(days=11, hours=12))
     assert late.valid_until == now + timedelta(days=12)
     assert card_balance(card=card, now=now + timedelta(days=12)).valid_until is None
+
+
+def test_it_writes_the_email_in_html_too_and_names_the_card(paused_card, alice, now,
+                                                          django_capture_on_commit_callbacks):
+    paused_card.label = "Travel eSIM"
+    paused_card.save(update_fields=["label"])
+    card_pause(card=paused_card, acting_user=alice, now=now)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        card_pause_expire(card=paused_card, now=now + timedelta(days=7))
+
+    [message] = mail.outbox
+    assert "Travel eSIM" in message.subject
+    html = message.alternatives[0][0]
+    assert "Travel eSIM" in html and "The card carries data again." in html
+    assert f"/cards/{paused_card.public_id}/" in html
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_ends_a_pause_once_when_two_workers_end_it_at_the_same_moment(
+        card, make_pausable_plan, alice, now):
+    import threading
+
+    from django.db import connection
+
+    from simdesk.notifications.models import Notification
+
+    period_create(card=card, plan=make_pausable_plan(days=30), source="base", now=now)
+    end_before = periods(card)["base"].ends_at
+    card_pause(card=card, acting_user=alice, now=now)
+    start, results, errors = threading.Barrier(2), [], []
+
+    def worker():
+        try:
+            start.wait()
+            results.append(card_pause_expire(card=card, now=now + timedelta(days=7, minutes=1)))
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(results) == [False, True]
+    assert periods(card)["base"].ends_at == end_before + timedelta(days=7)
+    assert Notification.objects.filter(kind="pause_ended").count() == 1
