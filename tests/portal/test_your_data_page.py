@@ -181,3 +181,11 @@ def test_it_needs_the_csrf_token(alices, url_name):
 def test_it_does_not_answer_get_on_the_actions(signed_in):
     assert signed_in.get(reverse("portal:your_data_download")).status_code == 405
     assert signed_in.get(reverse("portal:account_delete")).status_code == 405
+
+
+def test_it_never_fails_with_a_server_error_after_many_wrong_passwords(signed_in, alices):
+    statuses = {_download(signed_in, password=f"wrong {i}").status_code for i in range(8)}
+    statuses |= {_delete(signed_in, password=f"wrong {i}").status_code for i in range(3)}
+
+    assert statuses <= {400, 429}
+    assert User.objects.get(pk=alices.user.pk).deleted_at is None

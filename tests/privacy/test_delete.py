@@ -7,6 +7,8 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 
 from simdesk.accounts.models import PersonalAccessToken, User
 from simdesk.accounts.tokens import token_authenticate
@@ -259,3 +261,16 @@ def test_it_releases_a_card_whose_period_ended_before_the_sweep_ran(alices, plan
     states = sorted(alices.card.periods.values_list("state", flat=True))
     assert states == [PeriodState.CANCELLED, PeriodState.EXPIRED]
     assert list(ledger_violations()) == []
+
+
+def test_it_frees_the_address_for_a_new_account(alices, delete, now):
+    delete(alices.user, now)
+
+    response = Client().post(reverse("account_signup"), {
+        "email": "alice@example.com", "password1": "a new long passphrase",
+        "password2": "a new long passphrase"})
+
+    assert response.status_code == 302
+    fresh = User.objects.get(email="alice@example.com")
+    assert fresh.pk != alices.user.pk and fresh.deleted_at is None
+    assert not Card.objects.filter(owner=fresh).exists()
