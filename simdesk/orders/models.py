@@ -121,6 +121,20 @@ class Order(BaseModel):
         return Money(int(self.total_minor), self.currency)
 
     @property
+    def plan_change_refund(self) -> Money | None:
+        """The refund of the replaced period a plan-change order carries."""
+        if self.plan_change_refund_minor is None:
+            return None
+        return Money(int(self.plan_change_refund_minor), self.currency_of_refund)
+
+    @property
+    def currency_of_refund(self) -> str:
+        # The replaced period was paid for in its own order's currency.
+        old = Order.objects.filter(period_id=self.replaces_period_id).values_list(
+            "currency", flat=True).first() if self.replaces_period_id else None
+        return old or self.currency
+
+    @property
     def is_payable(self) -> bool:
         return self.status in ORDER_PAYABLE_STATES
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from simdesk.cards.models import Card, CardState
+from simdesk.cards.models import Card, CardState, Period, PeriodState
 from simdesk.core.errors import NotFound
 
 from .models import Order, OrderStatus
@@ -74,3 +74,26 @@ def esim_inventory() -> QuerySet[Card]:
     activation code, not terminated."""
     return (Card.objects.filter(owner__isnull=True, claimed_at__isnull=True)
             .exclude(activation_code="").exclude(state=CardState.TERMINATED).order_by("pk"))
+
+
+def period_get_for_customer(*, customer, card_public_id, period_public_id) -> Period:
+    """A period of one of the customer's cards; another customer's period, a period of
+    another card, or a malformed id is NotFound."""
+    card_key, period_key = _uuid(card_public_id), _uuid(period_public_id)
+    period = None
+    if card_key and period_key and customer is not None and customer.pk is not None:
+        period = (Period.objects.select_related("card", "plan")
+                  .filter(public_id=period_key, card__public_id=card_key, card__owner=customer)
+                  .first())
+    if period is None:
+        raise NotFound(_("We could not find this plan in your account."),
+                       code="period_not_found")
+    return period
+
+
+def card_periods_for_refund(*, card: Card) -> QuerySet[Period]:
+    """The card's periods a customer may ask to refund (queued, in use or used up),
+    newest first."""
+    return (Period.objects.filter(card=card, state__in=(PeriodState.QUEUED, PeriodState.ACTIVE,
+                                                        PeriodState.EXHAUSTED))
+            .select_related("card", "plan").order_by("-created_at", "-id"))

@@ -2,6 +2,8 @@ from django.urls import path
 
 from . import cards, checkout, notifications, orders, pause, plans, renewals, support, tokens, views
 from .owndata import account_delete, account_deleted, your_data, your_data_download
+from .plan_change import card_plan_change, card_plan_change_confirm
+from .refunds import card_refund, period_refund
 
 app_name = "portal"
 
@@ -24,6 +26,13 @@ urlpatterns = [
     path("cards/<uuid:public_id>/renewal/", renewals.renewal_settings, name="card_renewal"),
     path("cards/<uuid:public_id>/pause/", pause.card_pause_confirm, name="card_pause"),
     path("cards/<uuid:public_id>/resume/", pause.card_resume_confirm, name="card_resume"),
+    path("cards/<uuid:public_id>/change-plan/", card_plan_change,
+         name="card_plan_change"),
+    path("cards/<uuid:public_id>/change-plan/confirm/", card_plan_change_confirm,
+         name="card_plan_change_confirm"),
+    path("cards/<uuid:public_id>/refund/", card_refund, name="card_refund"),
+    path("cards/<uuid:public_id>/periods/<uuid:period_public_id>/refund/",
+         period_refund, name="period_refund"),
     path("renewal/off/<str:token>/", renewals.renewal_off, name="renewal_off"),
     path("plans/", plans.plan_list, name="plans"),
     path("plans/<slug:code>/", plans.plan_detail, name="plan_detail"),

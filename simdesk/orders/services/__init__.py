@@ -7,6 +7,7 @@ from .pay import order_pay
 from .plan_change import (
     plan_change_close_replaced,
     plan_change_order_create,
+    plan_change_preview,
     plan_change_refund,
     plan_changes_refund_due,
 )
@@ -17,7 +18,8 @@ __all__ = [
     "order_apply_coupon", "order_create", "order_expire", "order_fulfil", "order_mark_paid",
     "order_mark_refunded",
     "order_pay", "order_payment_confirmed", "order_payment_failed", "orders_expire",
-    "plan_change_close_replaced", "plan_change_order_create", "plan_change_refund",
+    "plan_change_close_replaced", "plan_change_order_create", "plan_change_preview",
+    "plan_change_refund",
     "plan_changes_refund_due", "refund_request_approve", "refund_request_create",
     "refund_request_reject",
 ]

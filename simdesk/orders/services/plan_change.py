@@ -78,6 +78,14 @@ def _check_change(*, customer, period: Period, plan: Plan) -> None:
                        code="refund_requested")
 
 
+def plan_change_preview(*, customer, period: Period, plan: Plan, now: datetime) -> int:
+    """What changing ``period`` to ``plan`` now would refund, quoted at ``now``; refuses
+    (like ``plan_change_order_create``) a change that cannot be made. Writes nothing."""
+    period = Period.objects.select_related("card").get(pk=period.pk)
+    _check_change(customer=customer, period=period, plan=plan)
+    return plan_change_quote_minor(period=period, now=now)
+
+
 def plan_change_order_create(*, customer, period: Period, plan: Plan, currency: str,
                              idempotency_key: str, now: datetime,
                              language: str = "") -> Order:
