@@ -39,8 +39,10 @@ class CardAdmin(admin.ModelAdmin):
     list_filter = ["state"]
     search_fields = ["iccid", "imsi", "msisdn", "eid", "owner__email"]
     raw_id_fields = ["owner"]
-    readonly_fields = ["public_id", "state", "state_changed_at", "claimed_at",
-                       "usage_updated_at", "overage_bytes", "created_at", "updated_at"]
+    # paused_at/pause_until: a customer's pause, which goes on under a staff suspension.
+    readonly_fields = ["public_id", "state", "state_changed_at", "paused_at", "pause_until",
+                       "claimed_at", "usage_updated_at", "overage_bytes", "created_at",
+                       "updated_at"]
     fields = ["iccid", "imsi", "msisdn", "eid", "activation_code", "owner", "label",
               *readonly_fields]
     inlines = [CardEventInline]

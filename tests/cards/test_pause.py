@@ -412,3 +412,15 @@ def test_it_ends_a_pause_once_when_two_workers_end_it_at_the_same_moment(
     assert sorted(results) == [False, True]
     assert periods(card)["base"].ends_at == end_before + timedelta(days=7)
     assert Notification.objects.filter(kind="pause_ended").count() == 1
+
+
+def test_it_shows_staff_a_pause_that_goes_on_under_a_suspension(paused_card, alice, make_user,
+                                                                  client, now):
+    card_pause(card=paused_card, acting_user=alice, now=now)
+    card_suspend(card=paused_card, reason="fraud check", now=now + timedelta(hours=1))
+    client.force_login(make_user("ops@example.com", is_staff=True, is_superuser=True))
+
+    page = client.get(f"/admin/cards/card/{paused_card.pk}/change/")
+
+    assert page.status_code == 200
+    assert "Paused at" in page.text and "Pause ends at the latest" in page.text
