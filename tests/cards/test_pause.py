@@ -424,3 +424,19 @@ def test_it_shows_staff_a_pause_that_goes_on_under_a_suspension(paused_card, ali
 
     assert page.status_code == 200
     assert "Paused at" in page.text and "Pause ends at the latest" in page.text
+
+
+def test_it_extends_a_paused_period_from_where_its_clock_stopped(card, make_pausable_plan,
+                                                                 make_plan, alice, now):
+    # Given a 5-day period paused on day 4 (1 day left), still paused on day 9
+    period_create(card=card, plan=make_pausable_plan(days=5), source="base", now=now)
+    card_pause(card=card, acting_user=alice, now=now + timedelta(days=4))
+
+    # When a 10-day extension is bought on day 6 and the card is resumed on day 9
+    period_create(card=card, plan=make_plan(days=10, stacking="extend"), source="more",
+                  now=now + timedelta(days=6))
+    card_unpause(card=card, acting_user=alice, now=now + timedelta(days=9))
+
+    # Then the 1 day left and the 10 days bought run from the resume
+    assert periods(card)["base"].ends_at == now + timedelta(days=9 + 1 + 10)
+    assert list(ledger_violations()) == []

@@ -23,6 +23,8 @@ The rules (DESIGN.md §2 "Pause"; tests in tests/cards/test_pause.py hold them):
   bought while paused). Queued periods and first-use periods not yet started have no
   end to move: they start when what is in front of them ends, which moved. Closed
   periods keep theirs. Each move leaves a period CardEvent naming the old and new end.
+  An ``extend`` plan bought while paused adds its days from where the period's clock
+  stopped, not from now (``periods._clock_now``), so the move above stays exact.
 - **Usage reported for a paused card** (a session open until the disconnect took
   effect, a record that arrives late) happened, so it is debited like any usage,
   exactly once, from the active periods (usage rating sends a paused card through

@@ -117,12 +117,22 @@ def _extend(card: Card, target: Period, plan: Plan, source: str, now: datetime) 
     if target.ends_at is None:
         target.validity_days += plan.validity_days
     else:
-        target.ends_at = max(target.ends_at, now) + timedelta(days=plan.validity_days)
+        target.ends_at = max(target.ends_at, _clock_now(card, now)) + timedelta(
+            days=plan.validity_days)
     target.save(update_fields=["validity_days", "ends_at", "updated_at"])
     ledger_apply(card=card, period=target, kind=LedgerKind.CREDIT_EXTEND,
                  amount=plan.data_bytes or 0, reference=_purchase_reference(source),
                  at=now, now=now, note=plan.code)
     return target
+
+
+def _clock_now(card: Card, now: datetime) -> datetime:
+    """Where a period's validity clock stands at ``now``: ``now`` itself, but for a paused
+    card the moment the pause began (its clocks stand still), plus any time since the
+    pause reached its maximum (it ends there even if the sweep has not run yet)."""
+    if card.paused_at is None:
+        return now
+    return card.paused_at + max(now - (card.pause_until or now), timedelta(0))
 
 
 @dataclass
