@@ -142,6 +142,22 @@ def test_it_refunds_the_suggested_amount_when_staff_approve(
     assert_ledger_holds()
 
 
+def test_it_refunds_the_money_of_a_period_that_expired_while_staff_decided(
+        bought, card, plan, ask, staff, now):
+    order = bought(plan, at=now)
+    use(card, GB, at=now + timedelta(days=1))
+    rr = ask(order.period, at=now + timedelta(days=25))
+
+    rr = refund_request_approve(request=rr, amount_minor=rr.suggested_minor, acting_user=staff,
+                                now=now + timedelta(days=40))
+
+    assert (rr.status, rr.amount_minor) == (RefundRequestStatus.REFUNDED, 200)  # 12.00 × 5/30
+    order = _reload(order)
+    assert order.period.state == PeriodState.EXPIRED
+    assert order.payment.refunded_minor == 200
+    assert_ledger_holds()
+
+
 def test_it_refunds_another_amount_staff_choose(bought, card, plan, ask, staff, now):
     order = bought(plan, at=now)
     use(card, 4 * GB, at=now + timedelta(days=1))

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.cards.models import Period, PeriodState
-from simdesk.cards.services import card_lock, period_close
+from simdesk.cards.services import card_lock, period_close, periods_advance
 from simdesk.core.errors import Conflict, NotFound, ServiceError
 from simdesk.notifications.messages import (
     notify_refund_made,
@@ -207,7 +207,10 @@ def _refund_execute(rr: RefundRequest, *, amount_minor: int, now: datetime,
     is the request's, so a retry after a crash between the gateway and our commit
     gets the same refund back, not a second one.
     """
-    period = Period.objects.get(pk=rr.period_id)
+    period = Period.objects.select_related("card").get(pk=rr.period_id)
+    # A period that ran out while staff were deciding stays expired: only money goes back.
+    periods_advance(card=period.card, now=now)
+    period.refresh_from_db()
     if period.state in (PeriodState.QUEUED, PeriodState.ACTIVE, PeriodState.EXHAUSTED):
         period_close(period=period, to=PeriodState.REFUNDED, reference=rr.reference, now=now)
     order = Order.objects.select_related("payment").get(pk=rr.order_id)
