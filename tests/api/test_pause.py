@@ -85,3 +85,20 @@ def test_it_needs_credentials_and_the_csrf_token_with_a_session(alice, pausable,
     response = session_client(alice, with_csrf=True).post(url(pausable, "pause"))
     assert response.status_code == 200
 
+
+
+def test_it_says_whether_and_how_long_a_card_can_be_paused(alice_api, pausable, bob_card,
+                                                           at_now):
+    body = alice_api.get(url(pausable, "pause")).json()
+
+    assert body["can_pause"] is True and body["can_resume"] is False
+    assert body["max_pause_days"] == 5 and body["pause_left_seconds"] == 5 * 86400
+    assert body["refusal"] == ""
+    assert alice_api.get(url(bob_card, "pause")).status_code == 404
+
+
+def test_it_says_why_a_card_cannot_be_paused(alice_api, alice_card, at_now):
+    body = alice_api.get(url(alice_card, "pause")).json()
+
+    assert body["can_pause"] is False
+    assert body["refusal"] == "The plan on this card cannot be paused."

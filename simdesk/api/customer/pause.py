@@ -33,13 +33,28 @@ class PauseOut(Schema):
     max_pause_days: int = Field(description="The pause the plan allows, in days, in total.")
     pause_left_seconds: int = Field(
         description="What is left of that allowance, not counting a running pause.")
+    can_pause: bool
+    can_resume: bool
+    refusal: str = Field(description="Why the card cannot be paused (or, while paused, "
+                                     "resumed) now, in the caller's language; empty when it "
+                                     "can.")
 
 
 def _pause_out(card, now: datetime) -> dict:
     status = card_pause_status(card=card, now=now)
     return {"card": card.public_id, "state": card.state, "paused_at": status.paused_at,
             "resumes_at": status.pause_until, "max_pause_days": status.max_pause_days,
-            "pause_left_seconds": int(status.pause_left.total_seconds())}
+            "pause_left_seconds": int(status.pause_left.total_seconds()),
+            "can_pause": status.can_pause, "can_resume": status.can_resume,
+            "refusal": status.refusal}
+
+
+@router.get("/cards/{card_id}/pause", response={200: PauseOut, **problem_responses(401, 404, 429)},
+            auth=customer_auth, tags=TAGS, summary="Whether the card can be paused, and for how "
+                                                   "long")
+def cards_pause_status(request, card_id: str):
+    card = card_get_for_customer(customer=request.auth, card_public_id=card_id)
+    return _pause_out(card, utcnow())
 
 
 @router.post("/cards/{card_id}/pause", response={200: PauseOut, **REFUSALS},
