@@ -233,3 +233,14 @@ def test_a_nul_character_is_refused_politely(alice_client, ticket):
 def test_replying_needs_a_post(alice_client, ticket):
     url = reverse("portal:support_ticket_reply", args=[ticket.public_id])
     assert alice_client.get(url).status_code == 405
+
+
+def test_links_in_a_staff_reply_are_clickable_and_markup_is_not(alice_client, agent, ticket,
+                                                                 clock):
+    ticket_reply_staff(ticket=ticket, author=agent, now=clock,
+                       body="See https://help.example.com/apn <script>alert(1)</script>")
+    page = alice_client.get(reverse("portal:support_ticket", args=[ticket.public_id]))
+    html = page.content.decode()
+    assert '<a href="https://help.example.com/apn"' in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
