@@ -206,7 +206,7 @@ def customer_delete(*, customer: User, now: datetime) -> User:
         user = User.objects.select_for_update().get(pk=customer.pk)
         if user.deleted_at is not None:
             return user
-        if user.is_staff:
+        if user.is_staff or user.is_superuser:
             raise ServiceError(_("Staff accounts are closed by an administrator, not from "
                                  "this page."), code="staff_account")
         # Lock the customer's payments: a refund or a confirmation running now on one of
