@@ -132,8 +132,9 @@ def test_it_refunds_once_when_the_refund_runs_again(
 
 def test_it_leaves_a_failed_refund_to_the_sweep(bought, plan, bigger, change, now,
                                                 django_capture_on_commit_callbacks,
-                                                monkeypatch):
+                                                monkeypatch, time_machine):
     from simdesk.orders.services import plan_change as module
+    from simdesk.orders.tasks import plan_changes_refund_sweep as plans_changes_sweep
 
     old = bought(plan, at=now).period
     order = change(old, bigger, at=now + timedelta(days=1))
@@ -148,9 +149,11 @@ def test_it_leaves_a_failed_refund_to_the_sweep(bought, plan, bigger, change, no
     assert order.status == OrderStatus.FULFILLED  # the new plan runs anyway
     assert plan_changes_refund_due() == [order.pk]
 
-    # when the sweep's task runs later with the gateway back
+    # when the clock's sweep runs five minutes later with the gateway back
     monkeypatch.undo()
-    plan_change_refund(order=order, now=now + timedelta(days=1, minutes=5))
+    time_machine.move_to(now + timedelta(days=1, minutes=5), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert plans_changes_sweep.enqueue().return_value == 1
 
     # then it is refunded, once
     assert Refund.objects.count() == 1 and plan_changes_refund_due() == []

@@ -50,6 +50,6 @@ def test_it_runs_the_order_sweeps_from_the_clock(alice, card, plan):
                          idempotency_key="clock", now=timezone.now() - timedelta(hours=1))
     orders = [sweep for sweep in SCHEDULE if sweep.name.startswith("orders-")]
 
-    assert sweeps_run_due(schedule=orders, now=timezone.now()) == ["orders-expire",
-                                                                   "orders-fulfil"]
+    assert sweeps_run_due(schedule=orders, now=timezone.now()) == [
+        "orders-expire", "orders-fulfil", "orders-plan-change-refunds"]
     assert Order.objects.get(pk=order.pk).status == OrderStatus.EXPIRED
