@@ -10,6 +10,7 @@ admin.site.site_header = "simdesk"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("staff/", include("simdesk.backoffice.urls")),
     path("api/v1/", api_v1.urls),
     path("webhooks/<slug:gateway>/", inbound_webhook, name="payments-webhook"),
     path("sandbox/", include("simdesk.payments.gateways.sandbox.urls")),
