@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 
 from simdesk.cards.ledger_check import ledger_violations
 from simdesk.cards.models import (
@@ -332,6 +333,7 @@ def test_it_debits_usage_reported_while_paused_and_stays_paused(card, make_pausa
     card_unpause(card=card, acting_user=alice, now=resumed_at)
     assert periods(card)["next"].ends_at == resumed_at + timedelta(days=30)
     assert list(ledger_violations()) == []
+    call_command("check-ledger")  # exits non-zero on a violation
 
 
 def test_it_shows_what_the_customer_may_do(paused_card, alice, now):
