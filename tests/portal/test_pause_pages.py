@@ -70,7 +70,7 @@ def test_it_offers_a_pause_on_the_card_page_in_plain_words(browser, alice_card, 
     page = browser.get(reverse("portal:card_detail", args=[alice_card.public_id]))
 
     assert page.status_code == 200
-    assert "Pause this card for up to 10 days" in page.text
+    assert "Pause it for up to 10 days" in page.text
     assert "the paused time is added to the end of your plan" in page.text
     assert reverse("portal:card_pause", args=[alice_card.public_id]) in page.text
 
@@ -150,3 +150,17 @@ def test_it_shows_a_refusal_after_the_post(browser, alice_card, now, clock):
     assert "suspended by our staff, so it cannot be paused" in response.text
     alice_card.refresh_from_db()
     assert alice_card.state == CardState.SUSPENDED
+
+
+def test_it_shows_a_pause_under_a_suspension_without_a_resume_button(browser, alice,
+                                                                     alice_card, now, clock):
+    from simdesk.cards.services import card_pause
+
+    card_pause(card=alice_card, acting_user=alice, now=now)
+    card_suspend(card=alice_card, reason="fraud check", now=now)
+
+    page = browser.get(reverse("portal:card_detail", args=[alice_card.public_id]))
+
+    assert "Paused since" in page.text
+    assert "suspended by our staff, so it cannot be paused or resumed" in page.text
+    assert reverse("portal:card_resume", args=[alice_card.public_id]) not in page.text
