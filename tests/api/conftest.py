@@ -106,7 +106,9 @@ def world(alice, bob, alice_token, alice_card, bob_card, plan, make_user, now):
         alice_token=alice_token, bob_token=bob_token, operator_token=operator_token,
         scoped_tokens=scoped,
         ids={"card_id": alice_card.public_id, "order_id": orders[alice].public_id,
-             "token_id": spare.public_id, "code": plan.code},
+             "token_id": spare.public_id, "code": plan.code,
+             "period_id": alice_card.periods.get().public_id},
         bob_ids={"card_id": bob_card.public_id, "order_id": orders[bob].public_id,
-                 "token_id": bob_spare.public_id, "code": plan.code},
+                 "token_id": bob_spare.public_id, "code": plan.code,
+                 "period_id": bob_card.periods.get().public_id},
     )

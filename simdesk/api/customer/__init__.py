@@ -5,4 +5,4 @@ from ninja import Router
 router = Router()
 
 # Each module adds its operations to ``router`` when imported.
-from . import cards, me, pause, plans, tokens  # noqa: E402,F401
+from . import cards, me, pause, plans, refunds, tokens  # noqa: E402,F401
