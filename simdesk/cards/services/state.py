@@ -31,7 +31,8 @@ def card_suspend(*, card: Card, reason: str, now: datetime, actor=None) -> Card:
     """Suspend ``card`` (a decision of staff or the operator's systems): it stops using
     data until resumed, and the network is asked to suspend it after commit. A
     terminated card cannot be suspended. Safe to call twice (a suspended card stays as
-    it is and the network is not asked again)."""
+    it is and the network is not asked again). A customer's pause goes on underneath
+    (cards/services/pause.py)."""
     from ..network.services import network_request
 
     with transaction.atomic():
