@@ -27,7 +27,7 @@ from fractions import Fraction
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from simdesk.cards.models import CardState, LedgerKind, Period, PeriodState
+from simdesk.cards.models import LedgerKind, Period, PeriodState
 from simdesk.core.errors import ServiceError
 from simdesk.core.money import Money
 from simdesk.payments.models import PaymentStatus
@@ -73,9 +73,9 @@ def period_unused_seconds(*, period: Period, now: datetime) -> int:
     if period.state == PeriodState.QUEUED or period.starts_at is None or period.ends_at is None:
         return total
     clock = now
-    card = period.card
-    if card.state == CardState.PAUSED and card.state_changed_at is not None:
-        clock = min(now, card.state_changed_at)  # the clock stopped when it was paused
+    paused_at = getattr(period.card, "paused_at", None)
+    if paused_at is not None:
+        clock = min(now, paused_at)  # the validity clock stands still while paused
     left = (period.ends_at - clock) // SECOND
     return max(0, min(total, left))
 

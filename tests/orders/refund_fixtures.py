@@ -37,4 +37,12 @@ def use(card, nbytes, *, at):
 
 
 def assert_ledger_holds():
+    """The invariant ``simdesk check-ledger`` checks, and the command itself agrees."""
+    import io
+
+    from django.core.management import call_command
+
     assert [str(v) for v in ledger_violations()] == []
+    out = io.StringIO()
+    call_command("check-ledger", stdout=out)  # exits 1 on a violation
+    assert "the ledger is consistent" in out.getvalue()

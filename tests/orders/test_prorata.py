@@ -125,3 +125,17 @@ def test_it_refuses_to_quote_a_period_nobody_paid_for(card, plan, now):
     with pytest.raises(ServiceError) as refused:
         period_refund_quote(period=granted, now=now)
     assert refused.value.code == "period_not_refundable"
+
+
+def test_it_stops_counting_days_while_the_card_is_paused(bought, card, alice, make_plan, now):
+    from simdesk.cards.services import card_pause
+
+    plan = make_plan("pausable", pausable=True, max_pause_days=10)
+    order = bought(plan, at=now)
+    card_pause(card=card, acting_user=alice, now=now + timedelta(days=5))
+    order.period.refresh_from_db()
+
+    # three days into the pause, 25 of the 30 days are still unused
+    quote = period_refund_quote(period=order.period, now=now + timedelta(days=8))
+
+    assert quote.unused_seconds == 25 * DAY and quote.prorata_minor == 1000
