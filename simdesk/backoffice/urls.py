@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import report_views, views
 
 app_name = "backoffice"
 
@@ -15,4 +15,11 @@ urlpatterns = [
     path("cards/<uuid:public_id>/resend-activation/", views.card_resend_activation,
          name="card_resend_activation"),
     path("audit/", views.audit_log, name="audit"),
+    path("dashboard/", report_views.dashboard_page, name="dashboard"),
+    path("inventory/import/", report_views.inventory_import, name="inventory_import"),
+    path("inventory/import/<uuid:public_id>/", report_views.inventory_import_result,
+         name="inventory_import_result"),
+    path("inventory/import/<uuid:public_id>/errors.csv", report_views.inventory_import_errors,
+         name="inventory_import_errors"),
+    path("orders/export.csv", report_views.orders_export, name="orders_export"),
 ]

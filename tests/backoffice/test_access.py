@@ -15,6 +15,7 @@ from .conftest import sign_in_staff
 
 CARD = uuid.uuid4()
 CUSTOMER = uuid.uuid4()
+IMPORT = uuid.uuid4()
 
 # (url, method, permission); the ids do not exist, so an allowed request ends in 404
 # (or 400 for an empty form) — anything but 403 and a redirect to set up TOTP.
@@ -29,6 +30,11 @@ PAGES = [
     (reverse("backoffice:card_resend_activation", args=[CARD]), "post",
      Perm.RESEND_ACTIVATION),
     (reverse("backoffice:audit"), "get", Perm.AUDIT),
+    (reverse("backoffice:dashboard"), "get", Perm.DASHBOARD),
+    (reverse("backoffice:inventory_import"), "get", Perm.INVENTORY),
+    (reverse("backoffice:inventory_import_result", args=[IMPORT]), "get", Perm.INVENTORY),
+    (reverse("backoffice:inventory_import_errors", args=[IMPORT]), "get", Perm.INVENTORY),
+    (reverse("backoffice:orders_export"), "get", Perm.INVENTORY),
 ]
 
 
