@@ -23,6 +23,7 @@ from simdesk.cards.selectors import card_ledger
 from simdesk.core.audit import audit_entries
 from simdesk.core.errors import ServiceError
 from simdesk.core.units import parse_bytes
+from simdesk.support.selectors import tickets_for_staff
 
 from . import selectors, services
 from .access import staff_view
@@ -86,6 +87,7 @@ def customer_detail(request, public_id):
         "cards": customer.cards.order_by("iccid"),
         "orders": selectors.customer_orders(customer=customer)[:100],
         "notifications": selectors.customer_notifications(customer=customer),
+        "tickets": tickets_for_staff(customer=customer)[:50],
         "audit": selectors.audit_about(public_id=customer.public_id),
     })
 

@@ -164,3 +164,33 @@ def announcements_due_for_email(*, now: datetime) -> QuerySet[Announcement]:
     """Live announcements to e-mail whose e-mails were not all queued yet."""
     return Announcement.objects.filter(send_email=True, emailed_at__isnull=True,
                                        starts_at__lte=now, ends_at__gt=now)
+
+
+# --- Staff -----------------------------------------------------------------------------------
+
+def tickets_for_staff(*, status: str | None = None, customer=None) -> QuerySet[Ticket]:
+    """Tickets for the support inbox, with their customer, card and order.
+
+    Open and waiting tickets come oldest last message first: the customer who has
+    waited longest is answered first. Resolved ones (and a customer's whole list)
+    come latest activity first."""
+    tickets = Ticket.objects.select_related("customer", "card", "order")
+    if customer is not None:
+        tickets = tickets.filter(customer=customer)
+    if status:
+        tickets = tickets.filter(status=status)
+    if status in (TicketStatus.OPEN, TicketStatus.WAITING_ON_CUSTOMER):
+        return tickets.order_by("last_message_at", "id")
+    return tickets.order_by("-last_message_at", "-id")
+
+
+def ticket_get_for_staff(*, ticket_public_id: str | uuid.UUID) -> Ticket:
+    """Any customer's ticket (staff answer them all); an unknown or malformed id is NotFound."""
+    key = _uuid(ticket_public_id)
+    ticket = None
+    if key is not None:
+        ticket = (Ticket.objects.select_related("customer", "card", "order")
+                  .filter(public_id=key).first())
+    if ticket is None:
+        raise NotFound(_("There is no such support ticket."), code="ticket_not_found")
+    return ticket

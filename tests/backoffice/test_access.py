@@ -15,6 +15,7 @@ from .conftest import sign_in_staff
 
 CARD = uuid.uuid4()
 CUSTOMER = uuid.uuid4()
+THING = uuid.uuid4()  # a ticket, announcement, coupon or plan that does not exist
 IMPORT = uuid.uuid4()
 
 # (url, method, permission); the ids do not exist, so an allowed request ends in 404
@@ -29,6 +30,23 @@ PAGES = [
     (reverse("backoffice:card_extend", args=[CARD]), "post", Perm.EXTEND_VALIDITY),
     (reverse("backoffice:card_resend_activation", args=[CARD]), "post",
      Perm.RESEND_ACTIVATION),
+    (reverse("backoffice:tickets"), "get", Perm.TICKETS),
+    (reverse("backoffice:ticket", args=[THING]), "get", Perm.TICKETS),
+    (reverse("backoffice:ticket_reply", args=[THING]), "post", Perm.TICKETS),
+    (reverse("backoffice:ticket_resolve", args=[THING]), "post", Perm.TICKETS),
+    (reverse("backoffice:announcements"), "get", Perm.ANNOUNCEMENTS),
+    (reverse("backoffice:announcement_new"), "get", Perm.ANNOUNCEMENTS),
+    (reverse("backoffice:announcement_edit", args=[THING]), "post", Perm.ANNOUNCEMENTS),
+    (reverse("backoffice:coupons"), "get", Perm.COUPONS),
+    (reverse("backoffice:coupon_new"), "get", Perm.COUPONS),
+    (reverse("backoffice:coupon_edit", args=[THING]), "post", Perm.COUPONS),
+    (reverse("backoffice:coupon_archive", args=[THING]), "post", Perm.COUPONS),
+    (reverse("backoffice:coupon_restore", args=[THING]), "post", Perm.COUPONS),
+    (reverse("backoffice:plans"), "get", Perm.PLANS),
+    (reverse("backoffice:plan_new"), "get", Perm.PLANS),
+    (reverse("backoffice:plan_edit", args=[THING]), "post", Perm.PLANS),
+    (reverse("backoffice:plan_archive", args=[THING]), "post", Perm.PLANS),
+    (reverse("backoffice:plan_restore", args=[THING]), "post", Perm.PLANS),
     (reverse("backoffice:audit"), "get", Perm.AUDIT),
     (reverse("backoffice:dashboard"), "get", Perm.DASHBOARD),
     (reverse("backoffice:inventory_import"), "get", Perm.INVENTORY),

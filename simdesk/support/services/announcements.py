@@ -1,14 +1,84 @@
-"""Announcements: a customer dismisses one; the clock e-mails new ones to opted-in customers."""
+"""Announcements: staff write one; a customer dismisses one; the clock e-mails new ones to
+opted-in customers."""
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from simdesk.core.errors import ServiceError
 from simdesk.notifications.messages import notify_announcement
 
-from ..models import Announcement, AnnouncementDismissal
+from ..models import Announcement, AnnouncementDismissal, AnnouncementTranslation, Audience
 from ..selectors import announcement_email_recipients
+
+ANNOUNCEMENT_FIELDS = ("internal_name", "starts_at", "ends_at", "audience", "region", "plan",
+                       "coupon", "send_email")
+
+
+def _refuse(error: ValidationError, *, prefix: str = "") -> None:
+    """A ServiceError whose ``errors`` name each invalid field (``prefix`` + its name)."""
+    refused = ServiceError(" ".join(" ".join(msgs) for msgs in error.message_dict.values()),
+                           code="invalid_announcement")
+    refused.errors = [{"field": prefix + name if name != "__all__" else prefix.rstrip(".")
+                       or "__all__", "message": " ".join(msgs)}
+                      for name, msgs in error.message_dict.items()]
+    raise refused from error
+
+
+def announcement_save(*, announcement: Announcement | None, fields: Mapping[str, Any],
+                      texts: Mapping[str, tuple[str, str]], now: datetime) -> Announcement:
+    """Create an announcement (``announcement`` None) or bring one to exactly these
+    ``fields`` (``ANNOUNCEMENT_FIELDS``) and ``texts`` (language → (title, body)).
+
+    The rules of ``Announcement.clean`` apply; English is required (customers whose
+    language has no text see it); a language not given loses its text. The region or
+    plan only counts for its audience, so the other is cleared. All or nothing: a
+    refusal is a ServiceError whose ``errors`` name the fields (``texts.<language>.title``).
+    An e-mail already queued is not sent again. Safe to call twice with the same values.
+    """
+    if not (texts.get(settings.LANGUAGE_CODE) or ("", ""))[0].strip():
+        refused = ServiceError(_("Write the announcement in English at least: customers "
+                                 "whose language has no text see the English one."),
+                               code="invalid_announcement")
+        refused.errors = [{"field": f"texts.{settings.LANGUAGE_CODE}.title",
+                           "message": refused.message}]
+        raise refused
+    with transaction.atomic():
+        announcement = announcement or Announcement()
+        for name, value in fields.items():
+            if name not in ANNOUNCEMENT_FIELDS:
+                raise ValueError(f"not an announcement field: {name}")
+            setattr(announcement, name, value)
+        if announcement.audience != Audience.REGION:
+            announcement.region = None
+        if announcement.audience != Audience.PLAN:
+            announcement.plan = None
+        try:
+            announcement.full_clean()
+        except ValidationError as error:
+            _refuse(error)
+        rows = []
+        for language, (title, body) in texts.items():
+            row = AnnouncementTranslation(language=language, title=title.strip(),
+                                          body=body.strip())
+            try:
+                row.full_clean(exclude=["announcement"], validate_unique=False)
+            except ValidationError as error:
+                _refuse(error, prefix=f"texts.{language}.")
+            rows.append(row)
+        announcement.save()
+        for row in rows:
+            AnnouncementTranslation.objects.update_or_create(
+                announcement=announcement, language=row.language,
+                defaults={"title": row.title, "body": row.body})
+        announcement.translations.exclude(language__in=[row.language for row in rows]).delete()
+    return announcement
 
 
 def announcement_dismiss(*, announcement: Announcement, customer,
