@@ -25,7 +25,7 @@ from simdesk.catalog.models import Plan, PlanKind
 from simdesk.core.errors import NotFound, ServiceError
 from simdesk.core.money import Money
 from simdesk.orders.services import plan_change_order_create, plan_change_preview
-from simdesk.renewals.selectors import renewal_settings_of
+from simdesk.renewals.selectors import renewable_plans, renewal_settings_of
 from simdesk.renewals.services.plan_change import renewal_plan_change
 
 from .plans import default_currency
@@ -145,6 +145,9 @@ def card_plan_change_confirm(request, public_id):
             refund = plan_change_preview(customer=request.user, period=current, plan=plan,
                                          now=now)
             context["refund"] = Money(refund, current.order.currency) if refund else None
+        elif not renewable_plans().filter(pk=plan.pk).exists():
+            raise ServiceError(_("Auto-renewal cannot buy this plan. Choose another plan, or "
+                                 "change now."), code="plan_not_renewable")
     except NotFound as error:
         raise Http404(str(error)) from error
     except ServiceError as error:

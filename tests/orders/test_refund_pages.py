@@ -102,15 +102,26 @@ def test_it_changes_the_next_renewal_when_the_change_is_at_period_end(
     {"plan": "europe-10gb-30d", "when": "now", "currency": "XXX"},
     {"plan": "europe-10gb-30d", "when": "now", "currency": "JPY"},
     {"plan": "europe-5gb-30d", "when": "now", "currency": "USD"},
+    {"plan": "one-off", "when": "at_period_end", "currency": "USD"},
     {},
 ])
-def test_it_explains_bad_choices_on_the_page(signed_in, bought, card, plan, bigger, now, query):
+def test_it_explains_bad_choices_on_the_page(signed_in, bought, card, plan, bigger, make_plan,
+                                             now, query):
+    make_plan("one-off", renewable=False)
     bought(plan, at=now)
 
     response = signed_in.get(f"/cards/{card.public_id}/change-plan/confirm/", query)
 
     assert response.status_code == 400
     assert 'role="alert"' in response.content.decode()
+
+
+def test_it_explains_that_a_card_without_a_plan_in_use_cannot_change_now(signed_in, card,
+                                                                       bigger):
+    response = signed_in.get(f"/cards/{card.public_id}/change-plan/confirm/",
+                             {"plan": bigger.code, "when": "now", "currency": "USD"})
+
+    assert response.status_code == 400 and "no plan in use" in response.content.decode()
 
 
 def test_it_refuses_a_confirmation_without_its_form_key(signed_in, bought, card, plan, bigger,
