@@ -160,6 +160,41 @@ def test_it_leaves_a_failed_refund_to_the_sweep(bought, plan, bigger, change, no
     assert_ledger_holds()
 
 
+def test_it_starts_the_new_plan_and_refunds_nothing_when_the_old_one_ended_before_payment(
+        bought, plan, bigger, change, now, django_capture_on_commit_callbacks):
+    # given alice opened the change on the last day, and paid after the old plan's end
+    old = bought(plan, at=now).period
+    order = change(old, bigger, at=now + timedelta(days=29, hours=23, minutes=50))
+    assert order.plan_change_refund_minor == 0  # 10 minutes of 30 days: 0.0027 → 0.00
+
+    order = pay_on_sandbox(order, now=now + timedelta(days=30, minutes=5),
+                           capture=django_capture_on_commit_callbacks)
+
+    # then the new plan runs, the old one simply expired, nothing is refunded
+    assert order.status == OrderStatus.FULFILLED
+    assert order.period.state == PeriodState.ACTIVE
+    old.refresh_from_db()
+    assert old.state == PeriodState.EXPIRED
+    assert Refund.objects.count() == 0
+    assert_ledger_holds()
+
+
+def test_it_closes_an_old_plan_that_ran_out_after_the_quote(
+        bought, card, plan, bigger, change, now, django_capture_on_commit_callbacks):
+    old = bought(plan, at=now).period
+    order = change(old, bigger, at=now + timedelta(days=3))
+    use(card, 5 * GB, at=now + timedelta(days=3, minutes=1))  # all the data, while paying
+
+    order = pay_on_sandbox(order, now=now + timedelta(days=3, minutes=2),
+                           capture=django_capture_on_commit_callbacks)
+
+    assert order.status == OrderStatus.FULFILLED and order.plan_change_refund_minor == 0
+    old.refresh_from_db()
+    assert old.state == PeriodState.EXHAUSTED
+    assert Refund.objects.count() == 0
+    assert_ledger_holds()
+
+
 # --- Refusals -----------------------------------------------------------------------------
 
 def test_it_does_not_find_another_customers_period(bought, plan, bigger, change, bob, now):

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.cards.models import CardState, Period, PeriodState
-from simdesk.cards.services import card_lock, period_close
+from simdesk.cards.services import card_lock, period_close, periods_advance
 from simdesk.catalog.models import Plan, PlanKind
 from simdesk.core.errors import Conflict, NotFound, ServiceError
 
@@ -130,20 +130,23 @@ def plan_change_close_replaced(*, order: Order, now: datetime) -> Period | None:
 
     Called by ``order_fulfil`` under the order's lock, before the new period is made,
     so that period starts at once. The old period is ``refunded`` when money goes back,
-    ``cancelled`` when nothing does; a period that already ended (expired, refunded) is
-    left alone and nothing is refunded. Safe to call twice (the closing reference is
+    ``cancelled`` when nothing does; a period that already ended (used up, expired,
+    refunded) is left alone and nothing is refunded. Safe to call twice (the closing reference is
     the order's).
     """
     if order.replaces_period_id is None:
         return None
     with transaction.atomic():
-        card_lock(order.replaces_period.card)
+        # Whatever ended before the payment arrived ends first (an old period past its end
+        # is expired, not refunded), so closing never meets a period that cannot close.
+        periods_advance(card=order.replaces_period.card, now=now)
         old = Period.objects.select_related("card").get(pk=order.replaces_period_id)
         reference = f"plan-change:{order.public_id}"
-        if old.state not in (PeriodState.ACTIVE, PeriodState.QUEUED, PeriodState.EXHAUSTED):
+        if old.state not in (PeriodState.ACTIVE, PeriodState.QUEUED):
             if order.plan_change_refund_minor and not old.ledger.filter(
                     reference=reference).exists():
-                # It ended some other way first (expired, refunded): nothing to give back.
+                # It ended some other way first (used up, expired, refunded): nothing of
+                # it is left to give back, and a used-up period stays as it is.
                 order.plan_change_refund_minor = 0
                 order.save(update_fields=["plan_change_refund_minor", "updated_at"])
             return old
