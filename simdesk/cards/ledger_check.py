@@ -5,7 +5,8 @@ For every period: credits − debits = remaining (the sum of its rows equals
 debits, the balance never goes below zero and every ``balance_after`` follows
 from the row before. For every card: overage rows add up to ``overage_bytes``.
 Every cause (``reference``) is applied once: its rows are numbered 0, 1, 2…
-on one card, with no gap and no repeat.
+on one card, with no gap and no repeat. Every row names a card that exists and
+(but for overage) one of that card's periods.
 """
 
 from collections import defaultdict
@@ -72,7 +73,12 @@ def ledger_violations() -> Iterator[Violation]:
     for pk, card_id, period_id, period_card, unlimited, kind, amount, balance in \
             entries.iterator(chunk_size=5000):
         iccid = iccids.get(card_id, f"#{card_id}")
-        if period_id is not None and period_card != card_id:
+        # The ledger's keys have no database constraint (see LedgerEntry): checked here.
+        if card_id not in iccids:
+            yield Violation(iccid, f"ledger row {pk} names a card that does not exist")
+        if period_id is not None and period_card is None:
+            yield Violation(iccid, f"ledger row {pk} names a period that does not exist")
+        elif period_id is not None and period_card != card_id:
             yield Violation(iccid, f"ledger row {pk} names another card than its period")
         if period_id is None and kind != LedgerKind.OVERAGE:
             yield Violation(iccid, f"ledger row {pk} ({kind}) has no period")

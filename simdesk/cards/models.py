@@ -346,9 +346,16 @@ class LedgerEntry(models.Model):
     overage rows (no period) it is minus the card's total overage.
     """
 
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="ledger")
+    # No foreign-key constraints in the database: rating writes a ledger row per usage
+    # record, and PostgreSQL checked both keys of every row at commit (as long as the
+    # rest of the transaction). Cards and periods are never deleted (PROTECT still
+    # refuses it in Django), rows are only appended, and check-ledger reports a row whose
+    # card or period does not exist. The card's own index would repeat the first column
+    # of (card, kind, at), which serves every read by card.
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="ledger",
+                             db_constraint=False, db_index=False)
     period = models.ForeignKey(Period, on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="ledger")
+                               related_name="ledger", db_constraint=False)
     kind = models.CharField(max_length=16, choices=LedgerKind.choices)
     bytes = models.BigIntegerField(help_text=_("Credit positive, debit negative."))
     balance_after = models.BigIntegerField(null=True, blank=True)

@@ -73,3 +73,17 @@ def test_it_fails_on_a_period_without_any_ledger_row(card, make_plan, now):
     LedgerEntry.objects.filter(period=period).delete()  # queryset delete bypasses the guard
     Period.objects.filter(pk=period.pk).update(total_bytes=0, remaining_bytes=0)
     assert any("no ledger rows" in str(v) for v in ledger_violations())
+
+
+def test_it_fails_on_a_row_whose_card_or_period_does_not_exist(busy_card, now):
+    # The ledger's keys have no database constraint: check-ledger is what notices.
+    period = Period.objects.filter(card=busy_card, unlimited=False).first()
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(card_id=busy_card.pk, period_id=period.pk + 10_000, kind=LedgerKind.ADJUSTMENT,
+                    bytes=0, balance_after=0, reference="forged:period", at=now, created_at=now),
+        LedgerEntry(card_id=busy_card.pk + 10_000, period=None, kind=LedgerKind.OVERAGE,
+                    bytes=0, balance_after=0, reference="forged:card", at=now, created_at=now),
+    ])
+    messages = [str(v) for v in ledger_violations()]
+    assert any("names a period that does not exist" in m for m in messages)
+    assert any("names a card that does not exist" in m for m in messages)
