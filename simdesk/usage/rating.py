@@ -133,7 +133,7 @@ def _rate_chunk(records: list, *, source: str, now: datetime) -> RatingResult:
             # than it saves.
             cursor.execute("SET LOCAL jit = off")
         _stage(cursor, records, now=now)
-        unknown = _lock_cards(cursor)
+        unknown = _lock_cards(cursor, cards=len({r.card_id for r in records}))
         result.rejected += [(record_id, _("No card has this id.")) for record_id in unknown]
         duplicates = _claim(cursor, source=source, now=now)
         result.duplicates += duplicates
@@ -182,8 +182,12 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
             ) ON COMMIT DELETE ROWS""")
         cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
         cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
+        # Binary: no number or time formatted as text by us, parsed back by the server
+        # (about a tenth of the client's work of a text COPY).
         with cursor.copy(f"COPY {STAGE} (record_id, card_id, bytes_up, bytes_down, "
-                         f"started_at, ended_at, at) FROM STDIN") as copy:
+                         f"started_at, ended_at, at) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["text", "int8", "int8", "int8", "timestamptz", "timestamptz",
+                            "timestamptz"])
             write = copy.write_row
             for r in records:
                 ended = r.ended_at
@@ -193,7 +197,9 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
         if len(records) >= 1000:
             # Statistics, so the joins below are planned for thousands of rows (hash
             # joins), not a guess; a small batch (RADIUS) is best served by index lookups.
-            cursor.execute(f"ANALYZE {STAGE}")
+            # The card is the column every join and grouping uses; the others' statistics
+            # (record ids above all: text to sort) cost more to compute than they help.
+            cursor.execute(f"ANALYZE {STAGE} (card_id)")
         return
     cursor.execute("PRAGMA cache_size")
     if cursor.fetchone()[0] > -SQLITE_CACHE_KIB:
@@ -229,14 +235,17 @@ def _sqlite_datetime(value: datetime) -> str:
     return value.isoformat(" ")[:-6]  # less "+00:00"
 
 
-def _lock_cards(cursor) -> list[str]:
-    """Lock the staged records' cards in id order; unstage records of unknown cards and
-    return their record ids."""
+def _lock_cards(cursor, *, cards: int) -> list[str]:
+    """Lock the staged records' cards (``cards`` of them) in id order; unstage records of
+    unknown cards and return their record ids."""
     card = Card._meta.db_table
     if _is_postgres():
         cursor.execute(f"""
             SELECT id FROM {card} WHERE id IN (SELECT card_id FROM {STAGE})
             ORDER BY id FOR UPDATE""")  # noqa: S608
+        if cursor.rowcount == cards:
+            # Every card exists (the usual case): no second pass over the cards.
+            return []
     # (SQLite: the transaction holds the database's write lock since BEGIN IMMEDIATE.)
     cursor.execute(f"""
         DELETE FROM {STAGE} WHERE NOT EXISTS (SELECT 1 FROM {card} c
