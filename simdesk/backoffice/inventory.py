@@ -26,8 +26,9 @@ from simdesk.orders.models import Order
 
 IMPORT_ACTION = "cards.import"
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-# The audit entry keeps at most this many row errors (the counts are always whole).
-MAX_STORED_ERRORS = 5000
+# The audit entry keeps at most this many row errors (the counts are always whole): a file
+# with more problems than that is the wrong file, and the audit log stays readable.
+MAX_STORED_ERRORS = 1000
 
 
 class CardImport:

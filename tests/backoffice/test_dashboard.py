@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from simdesk.backoffice import dashboard
 from simdesk.cards.models import CardState, LedgerEntry, LedgerKind, Period
+from simdesk.core.charts import series_chart_svg
 from simdesk.orders.models import Order, OrderEvent, OrderStatus
 from simdesk.renewals.models import AttemptStatus, RenewalAttempt, RenewalAttemptEvent
 from simdesk.support.models import Ticket, TicketStatus
@@ -235,3 +236,23 @@ def test_it_allows_366_days(client, biller):
     response = client.get(URL, {"from": str(last - timedelta(days=365)), "to": str(last)})
 
     assert response.status_code == 200
+
+
+def test_the_chart_draws_one_bar_per_series_per_day_and_escapes_labels():
+    days = [date(2026, 5, 30), date(2026, 5, 31), date(2026, 6, 1)]
+
+    svg = series_chart_svg(days, [("<paid>", [1, 0, 3]), ("failed", [0, 2, 0])], fmt=str,
+                           chart_id="c", title="Orders & more")
+
+    assert svg.count('class="chart-series-0"') == 1 + 3  # the legend's swatch, the bars
+    assert svg.count('class="chart-series-1"') == 1 + 3
+    assert "&lt;paid&gt;" in svg and "<paid>" not in svg
+    assert "Orders &amp; more" in svg
+    assert "&lt;paid&gt;: 4 in all" in svg  # the description for screen readers
+
+
+def test_the_chart_of_an_empty_range_says_so():
+    svg = series_chart_svg([date(2026, 6, 1)], [("paid", [0])], fmt=str, chart_id="c",
+                           title="Orders")
+
+    assert "Nothing in these days" in svg
