@@ -88,6 +88,14 @@ def _table(days, series):
             for index, day in enumerate(days)]
 
 
+# The ticket statuses as staff say them (the model's labels speak to the customer).
+TICKET_LABELS = {
+    TicketStatus.OPEN: gettext_lazy("Open, waiting for staff"),
+    TicketStatus.WAITING_ON_CUSTOMER: gettext_lazy("Waiting for the customer"),
+    TicketStatus.RESOLVED: gettext_lazy("Resolved"),
+}
+
+
 @staff_view(Perm.DASHBOARD)
 def dashboard_page(request):
     form, days = _day_range(request)
@@ -137,7 +145,7 @@ def dashboard_page(request):
         "plans": plans,
         "cards": [(CardState(state).label, n)
                   for state, n in dashboard.dashboard_cards_now().items()],
-        "tickets": [(TicketStatus(status).label, n)
+        "tickets": [(TICKET_LABELS.get(status, status), n)
                     for status, n in dashboard.dashboard_tickets_now().items()],
     })
     return render(request, "backoffice/dashboard.html", context)

@@ -85,7 +85,7 @@ def series_chart_svg(
     top = nice_ceiling(peak)
     ticks = sorted({0, top // 2, top}) if peak else [0]
     left = max(text_width(fmt(value)) for value in ticks) + 10
-    top_margin = 10 + (LEGEND_HEIGHT if len(series) > 1 else 0)
+    top_margin = 14 + (LEGEND_HEIGHT if len(series) > 1 else 0)
     plot_w = width - left - RIGHT
     plot_h = height - top_margin - BOTTOM
     baseline = top_margin + plot_h
