@@ -72,7 +72,7 @@ def ticket_list(request):
     page = Paginator(tickets_for_staff(status=status), TICKETS_PER_PAGE).get_page(
         request.GET.get("page"))
     return render(request, "backoffice/support/tickets.html", {
-        "page": page, "status": status, "statuses": TicketStatus.choices,
+        "page": page, "status": status, "statuses": TicketStatus.values,
         "section": "tickets",
     })
 
