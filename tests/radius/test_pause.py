@@ -34,14 +34,15 @@ def pausable(subscriber):
 def test_a_paused_card_is_rejected_until_it_is_resumed(radius_server, pausable, alice):
     card_pause(card=pausable.card, acting_user=alice, now=utcnow())
 
-    answer = access(radius_server, user_name=pausable.imsi)
+    answer = access(radius_server, user_name=pausable.imsi, timeout=10)
 
     assert "Received Access-Reject" in answer.output
     assert CardState.PAUSED in answer.output
 
     card_unpause(card=pausable.card, acting_user=alice, now=utcnow())
 
-    assert "Received Access-Accept" in access(radius_server, user_name=pausable.imsi).output
+    assert "Received Access-Accept" in access(radius_server, user_name=pausable.imsi,
+                                              timeout=10).output
 
 
 def test_pausing_disconnects_the_cards_open_session(nas, listener, radius_network,  # noqa: F811
@@ -62,12 +63,14 @@ def test_pausing_disconnects_the_cards_open_session(nas, listener, radius_networ
 
 @needs_radclient
 def test_usage_the_nas_reports_after_the_pause_is_counted(radius_server, pausable, alice):
-    radclient(radius_server.acct_port, "acct", [acct("Start", pausable, session="s-7")])
+    # Generous timeouts: the answer waits for a durable write, slow on a busy machine.
+    assert radclient(radius_server.acct_port, "acct", [acct("Start", pausable, session="s-7")],
+                     timeout=10).answered == 1
     card_pause(card=pausable.card, acting_user=alice, now=utcnow() - timedelta(seconds=1))
 
     # The session's last counters arrive after the pause (the Stop of the disconnect)
     answer = radclient(radius_server.acct_port, "acct", [
-        acct("Stop", pausable, session="s-7", up=GB // 10, down=GB // 10)])
+        acct("Stop", pausable, session="s-7", up=GB // 10, down=GB // 10)], timeout=10)
 
     assert answer.answered == 1
     period = Period.objects.get(card=pausable.card)
