@@ -7,6 +7,15 @@ from simdesk.core.views import healthz
 
 admin.site.site_header = "simdesk"
 
+
+def _superusers_only(request) -> bool:
+    """Django's admin shows raw data: superusers only. Staff work in the back office
+    (/staff/), where each role sees what it may."""
+    return request.user.is_active and request.user.is_superuser
+
+
+admin.site.has_permission = _superusers_only
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
