@@ -343,3 +343,97 @@ def staff_plan_set_status(*, plan: Plan, archived: bool, acting_user, key: str,
                          action="plan.archive" if archived else "plan.restore",
                          before={"status": before}, after={"status": plan.status}, key=key)
         return plan
+
+
+# --- Refunds and payments --------------------------------------------------------------------
+
+def staff_refund_request_approve(*, request, amount_minor: int, acting_user, key: str,
+                                 now: datetime, note: str = ""):
+    """Approve a customer's pending refund request and refund ``amount_minor`` at once
+    (``orders.services.refund_request_approve``: the service refuses more than what is
+    left of the payment). Records status and amount before and after; sent twice, acts once."""
+    from simdesk.orders.services import refund_request_approve
+
+    with transaction.atomic():
+        if audit_key_used(key):
+            return request
+        before = {"status": request.status, "amount_minor": request.amount_minor}
+        rr = refund_request_approve(request=request, amount_minor=amount_minor,
+                                    acting_user=acting_user, now=now, note=note)
+        audit_record(actor=acting_user, action="refund_request.approve", target=rr, now=now,
+                     before=before,
+                     after={"status": rr.status, "amount_minor": rr.amount_minor,
+                            "suggested_minor": int(rr.suggested_minor),
+                            "currency": rr.currency, "order": str(rr.order.public_id)},
+                     reason=note, key=key)
+        return rr
+
+
+def staff_refund_request_reject(*, request, note: str, acting_user, key: str, now: datetime):
+    """Reject a pending refund request with ``note`` to the customer (required); the period
+    stays as it is. Sent twice, acts once."""
+    from simdesk.orders.services import refund_request_reject
+
+    if not (note or "").strip():
+        raise ServiceError(_("Say why: a note to the customer is required."),
+                           code="reason_required")
+    with transaction.atomic():
+        if audit_key_used(key):
+            return request
+        before = {"status": request.status, "amount_minor": request.amount_minor}
+        rr = refund_request_reject(request=request, acting_user=acting_user, now=now,
+                                   note=note)
+        audit_record(actor=acting_user, action="refund_request.reject", target=rr, now=now,
+                     before=before, after={"status": rr.status, "amount_minor": rr.amount_minor},
+                     reason=note, key=key)
+        return rr
+
+
+def staff_order_refund(*, order, amount_minor: int, reason: str, acting_user, key: str,
+                       now: datetime):
+    """Refund all or part of a paid order through its gateway
+    (``orders.services.order_refund_staff``); records the order's and payment's status and
+    refunded amount before and after. Sent twice, refunds once."""
+    from simdesk.orders.models import Order
+    from simdesk.orders.services import order_refund_staff
+
+    with transaction.atomic():
+        if audit_key_used(key):
+            return None
+        payment = order.payment
+        before = {"status": order.status,
+                  "refunded_minor": int(payment.refunded_minor) if payment else 0}
+        refund = order_refund_staff(order=order, amount_minor=amount_minor, reason=reason,
+                                    acting_user=acting_user, key=key, now=now)
+        order = Order.objects.select_related("payment", "period").get(pk=order.pk)
+        after = {"status": order.status, "refunded_minor": int(order.payment.refunded_minor),
+                 "amount_minor": amount_minor, "currency": order.currency,
+                 "refund": str(refund.public_id)}
+        if order.period_id:
+            after["period_state"] = order.period.state
+        audit_record(actor=acting_user, action="order.refund", target=order, now=now,
+                     before=before, after=after, reason=reason, key=key)
+        return refund
+
+
+def staff_webhook_reprocess(*, event, acting_user, key: str, now: datetime):
+    """Process a stored webhook event again (``payments.services.webhook_event_process``,
+    as the retry sweep does); an event already processed is left alone. Records the
+    status, attempts and error before and after. Sent twice, acts once."""
+    from simdesk.payments.models import WebhookStatus
+    from simdesk.payments.services import webhook_event_process
+
+    if event.status == WebhookStatus.PROCESSED:
+        raise ServiceError(_("This event was already processed."), code="already_processed")
+    with transaction.atomic():
+        if audit_key_used(key):
+            return event
+        before = {"status": event.status, "attempts": event.attempts,
+                  "last_error": event.last_error[:300]}
+        event = webhook_event_process(event=event, now=now)
+        audit_record(actor=acting_user, action="webhook.reprocess", target=event, now=now,
+                     before=before,
+                     after={"status": event.status, "attempts": event.attempts,
+                            "last_error": event.last_error[:300]},
+                     key=key)
+        return event

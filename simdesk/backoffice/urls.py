@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import catalog, report_views, support, views
+from . import billing, catalog, report_views, support, views
 
 app_name = "backoffice"
 
@@ -39,4 +39,11 @@ urlpatterns = [
     path("inventory/import/<uuid:public_id>/errors.csv", report_views.inventory_import_errors,
          name="inventory_import_errors"),
     path("orders/export.csv", report_views.orders_export, name="orders_export"),
+    path("refunds/", billing.refund_queue, name="refunds"),
+    path("refunds/<uuid:public_id>/approve/", billing.refund_approve, name="refund_approve"),
+    path("refunds/<uuid:public_id>/reject/", billing.refund_reject, name="refund_reject"),
+    path("orders/<uuid:public_id>/refund/", billing.order_refund, name="order_refund"),
+    path("payments/", billing.payments_page, name="payments"),
+    path("payments/events/<slug:gateway>/<path:event_id>/reprocess/", billing.webhook_reprocess,
+         name="webhook_reprocess"),
 ]

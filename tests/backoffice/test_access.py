@@ -53,6 +53,13 @@ PAGES = [
     (reverse("backoffice:inventory_import_result", args=[IMPORT]), "get", Perm.INVENTORY),
     (reverse("backoffice:inventory_import_errors", args=[IMPORT]), "get", Perm.INVENTORY),
     (reverse("backoffice:orders_export"), "get", Perm.INVENTORY),
+    (reverse("backoffice:refunds"), "get", Perm.REFUND),
+    (reverse("backoffice:refund_approve", args=[THING]), "post", Perm.REFUND),
+    (reverse("backoffice:refund_reject", args=[THING]), "post", Perm.REFUND),
+    (reverse("backoffice:order_refund", args=[THING]), "get", Perm.REFUND),
+    (reverse("backoffice:payments"), "get", Perm.PAYMENTS),
+    (reverse("backoffice:webhook_reprocess", args=["sandbox", "evt_none"]), "post",
+     Perm.PAYMENTS),
 ]
 
 

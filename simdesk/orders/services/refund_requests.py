@@ -31,6 +31,7 @@ from simdesk.notifications.messages import (
     notify_refund_request_received,
     notify_refund_request_rejected,
 )
+from simdesk.payments.models import Refund
 from simdesk.payments.services import payment_refund
 
 from ..models import (
@@ -196,6 +197,31 @@ def refund_request_reject(*, request: RefundRequest, acting_user, now: datetime,
     return rr
 
 
+def refund_and_close_period(*, order: Order, period: Period | None, amount_minor: int,
+                            idempotency_key: str, reference: str, reason: str,
+                            now: datetime) -> Refund:
+    """Inside the caller's transaction and card lock: close ``period`` as refunded (if it is
+    still open; none for a money-only refund), refund ``amount_minor`` of the order's
+    payment through the gateway under ``idempotency_key``, and record it on the order.
+
+    The one place where a refund and the end of its period happen together (refund
+    requests, plan changes and staff refunds all come here). Safe to call twice with
+    the same key and reference: the period closes once and the gateway refunds once.
+    """
+    if period is not None:
+        # A period that ran out in the meantime stays expired: only money goes back.
+        periods_advance(card=period.card, now=now)
+        period.refresh_from_db()
+        if period.state in (PeriodState.QUEUED, PeriodState.ACTIVE, PeriodState.EXHAUSTED):
+            period_close(period=period, to=PeriodState.REFUNDED, reference=reference, now=now)
+    refund = payment_refund(payment=order.payment, amount_minor=amount_minor,
+                            idempotency_key=idempotency_key, now=now, reason=reason)
+    order.payment.refresh_from_db(fields=["refunded_minor"])
+    order_mark_refunded(order=order, refunded_minor=int(order.payment.refunded_minor),
+                        now=now, note=f"refund {refund.public_id}")
+    return refund
+
+
 def _refund_execute(rr: RefundRequest, *, amount_minor: int, now: datetime,
                     actor=None) -> RefundRequest:
     """Carry out an approved request, inside the caller's transaction and card lock: close
@@ -207,24 +233,16 @@ def _refund_execute(rr: RefundRequest, *, amount_minor: int, now: datetime,
     is the request's, so a retry after a crash between the gateway and our commit
     gets the same refund back, not a second one.
     """
-    period = Period.objects.select_related("card").get(pk=rr.period_id)
-    # A period that ran out while staff were deciding stays expired: only money goes back.
-    periods_advance(card=period.card, now=now)
-    period.refresh_from_db()
-    if period.state in (PeriodState.QUEUED, PeriodState.ACTIVE, PeriodState.EXHAUSTED):
-        period_close(period=period, to=PeriodState.REFUNDED, reference=rr.reference, now=now)
     order = Order.objects.select_related("payment").get(pk=rr.order_id)
-    refund = payment_refund(payment=order.payment, amount_minor=amount_minor,
-                            idempotency_key=rr.idempotency_key, now=now,
-                            reason=f"{rr.cause} {rr.reference}")
+    refund = refund_and_close_period(
+        order=order, period=Period.objects.select_related("card").get(pk=rr.period_id),
+        amount_minor=amount_minor, idempotency_key=rr.idempotency_key,
+        reference=rr.reference, reason=f"{rr.cause} {rr.reference}", now=now)
     rr.amount_minor = amount_minor
     rr.refund = refund
     rr.refunded_at = now
     rr.move(RefundRequestStatus.REFUNDED, at=now, actor=actor,
             note=f"refund {refund.public_id}", fields=("amount_minor", "refund", "refunded_at"))
-    order.payment.refresh_from_db(fields=["refunded_minor"])
-    order_mark_refunded(order=order, refunded_minor=int(order.payment.refunded_minor),
-                        now=now, note=f"refund {refund.public_id}")
     notify_refund_made(user=order.customer,
                        refund=refund_message_context(rr, amount_minor=amount_minor),
                        dedupe_key=f"{rr.reference}:made", now=now)
