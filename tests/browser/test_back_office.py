@@ -146,7 +146,10 @@ def test_a_support_agent_finds_a_card_reads_its_ledger_and_answers_a_ticket(
     expect(cells.nth(1)).to_have_text("Purchase")
     expect(cells.nth(2)).to_have_text("5000000000")
     expect(cells.nth(3)).to_have_text("5000000000")
-    # the period and the order are there too
+    # the period it opened, and the order, are there too
+    periods = page.locator("section.panel", has=page.get_by_role("heading", name="Periods"))
+    expect(periods.locator("tbody tr").locator("td").nth(0)).to_have_text("europe-5gb-30d")
+    expect(periods.locator("tbody tr").locator("td").nth(1)).to_have_text("Active")
     expect(page.locator("section.panel", has=page.get_by_role("heading", name="Orders"))
            .locator("tbody tr")).to_contain_text(["Europe 5 GB"])
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
