@@ -3,7 +3,8 @@ typed on allauth's second-factor page, as a person would.
 
 - sam (support agent) finds alice's card by its ICCID, reads its ledger, and answers
   alice's ticket from the support inbox: the ticket waits on alice and she gets the e-mail;
-- bea (billing admin) reads the day's takings on the dashboard;
+- bea (billing admin) reads the day's takings on the dashboard, and refunds alice's order
+  from her customer page (the sandbox gateway gives the money back, the plan ends);
 - a staff account without TOTP is sent to set it up and never sees the back office.
 
 The data is made by the real services: alice's order is paid on the sandbox gateway,
@@ -245,14 +246,10 @@ def test_a_staff_member_without_totp_is_sent_to_set_it_up(live_server, open_page
 
 def test_a_billing_admin_refunds_alices_order_from_her_customer_page(
         live_server, open_page, screenshot, alice, shop, make_staff):
-    from django.urls import NoReverseMatch
     from playwright.sync_api import expect
 
     order = shop["order"]
-    try:
-        refund_url = reverse("backoffice:order_refund", args=[order.public_id])
-    except NoReverseMatch:
-        pytest.skip("the back office has no order refund page yet")
+    refund_url = reverse("backoffice:order_refund", args=[order.public_id])
     bea, secret = make_staff("bea@staff.example", StaffRole.BILLING_ADMIN)
     page = open_page("en", DESKTOP)
     sign_in(page, live_server.url, bea.email, secret=secret)
