@@ -459,7 +459,9 @@ def _prepare_refund_made(context: dict[str, Any], language: str) -> Prepared:
     return Prepared({**_refund_context(context, language),
                      "amount": _money(context.get("amount_minor"),
                                       context.get("currency", "USD"), language),
-                     "plan_change": context.get("cause") == "plan_change"})
+                     "plan_change": context.get("cause") == "plan_change",
+                     # A partial refund by staff leaves the plan running.
+                     "plan_ended": context.get("plan_ended", True)})
 
 
 def notify_refund_request_received(*, user, refund: dict[str, Any], dedupe_key: str,

@@ -90,6 +90,7 @@ def order_refund_staff(*, order: Order, amount_minor: int, reason: str, acting_u
             "paid_minor": int(order.total_minor),
             "amount_minor": amount_minor,
             "cause": "staff",
+            "plan_ended": full,
             "card_url": _site_url(reverse("portal:card_detail", args=[order.card.public_id]))
             if order.card_id else "",
         }, dedupe_key=f"{reference}:made", now=now)
