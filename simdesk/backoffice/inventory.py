@@ -6,7 +6,6 @@ import itself: its id is a fresh UUID, and the entry holds the counts and the ro
 failed, so the error report can be downloaded later without a table of its own.
 """
 
-import csv
 import io
 import uuid
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from simdesk.core.audit import audit_key_used, audit_record
 from simdesk.core.errors import ServiceError
 from simdesk.core.models import AuditEntry
 from simdesk.core.money import Money
+from simdesk.core.spreadsheets import csv_lines, csv_text
 from simdesk.orders.models import Order
 
 IMPORT_ACTION = "cards.import"
@@ -119,27 +119,6 @@ def recent_card_imports(*, limit: int = 10) -> list[ImportSummary]:
 
 
 # --- CSV for spreadsheets ---------------------------------------------------------------------
-
-def csv_text(value) -> str:
-    """A text cell a spreadsheet will not run as a formula (a leading = + - @, tab or CR
-    gets an apostrophe in front), as the portal's own orders export does."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(header: list[str], rows) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(row)
-
 
 def import_error_rows(errors: list[list]) -> Iterator[str]:
     return csv_lines(["line", "column", "message"],

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from simdesk.core.errors import NotFound
+from simdesk.core.spreadsheets import csv_text
 from simdesk.orders.models import Order, OrderStatus
 from simdesk.orders.selectors import order_get_for_customer, orders_for_customer
 
@@ -87,11 +88,6 @@ def order_receipt(request, public_id):
     })
 
 
-def _text(value: str) -> str:
-    """A text cell a spreadsheet will not run as a formula."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _iso(value) -> str:
     return value.isoformat() if value else ""
 
@@ -109,10 +105,10 @@ def orders_csv(request):
     for order in orders_for_customer(customer=request.user):
         period = order.period
         writer.writerow([
-            order.public_id, _iso(order.created_at), order.status, _text(order.plan_name),
+            order.public_id, _iso(order.created_at), order.status, csv_text(order.plan_name),
             order.card.iccid if order.card else "", order.currency,
             order.subtotal.as_decimal(), order.discount.as_decimal(), order.total.as_decimal(),
-            order.total_minor, _text(order.coupon_code), _iso(order.paid_at),
+            order.total_minor, csv_text(order.coupon_code), _iso(order.paid_at),
             period.public_id if period else "", _iso(period.starts_at if period else None),
             _iso(period.ends_at if period else None),
         ])
