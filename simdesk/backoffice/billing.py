@@ -115,7 +115,8 @@ class OrderRefundForm(AmountForm):
             # "All that is left": whatever is in the amount box is ignored.
             self.errors.pop("amount", None)
             data["amount_minor"] = self.refundable_minor
-        elif data.get("scope") == self.PARTIAL and not (data.get("amount") or "").strip():
+        elif (data.get("scope") == self.PARTIAL and "amount" not in self.errors
+              and not (data.get("amount") or "").strip()):
             self.add_error("amount", _("Write the amount to refund."))
         return data
 
@@ -177,7 +178,9 @@ def _decide(request, rr, kind: str, form, action):
         _refused(form, error)
         return _queue_page(request, failed=(kind, rr.pk, form))
     except IntegrityError:
+        # The same form arrived twice at once: the other request did it.
         messages.info(request, _("That was already done."))
+        return redirect("backoffice:refunds")
     return None
 
 

@@ -23,6 +23,14 @@ from simdesk.core.audit import audit_key_used, audit_record
 from simdesk.core.errors import ServiceError
 from simdesk.core.models import AuditEntry
 from simdesk.notifications.messages import notify_esim_activation
+from simdesk.orders.models import Order, RefundRequest
+from simdesk.orders.services import (
+    order_refund_staff,
+    refund_request_approve,
+    refund_request_reject,
+)
+from simdesk.payments.models import InboundWebhookEvent, Refund, WebhookStatus
+from simdesk.payments.services import webhook_event_process
 from simdesk.support.models import Announcement, Ticket, TicketMessage, TicketStatus
 from simdesk.support.services import announcement_save, ticket_reply_staff, ticket_resolve
 
@@ -347,13 +355,11 @@ def staff_plan_set_status(*, plan: Plan, archived: bool, acting_user, key: str,
 
 # --- Refunds and payments --------------------------------------------------------------------
 
-def staff_refund_request_approve(*, request, amount_minor: int, acting_user, key: str,
-                                 now: datetime, note: str = ""):
+def staff_refund_request_approve(*, request: RefundRequest, amount_minor: int, acting_user,
+                                 key: str, now: datetime, note: str = "") -> RefundRequest:
     """Approve a customer's pending refund request and refund ``amount_minor`` at once
     (``orders.services.refund_request_approve``: the service refuses more than what is
     left of the payment). Records status and amount before and after; sent twice, acts once."""
-    from simdesk.orders.services import refund_request_approve
-
     with transaction.atomic():
         if audit_key_used(key):
             return request
@@ -369,11 +375,10 @@ def staff_refund_request_approve(*, request, amount_minor: int, acting_user, key
         return rr
 
 
-def staff_refund_request_reject(*, request, note: str, acting_user, key: str, now: datetime):
+def staff_refund_request_reject(*, request: RefundRequest, note: str, acting_user, key: str,
+                                now: datetime) -> RefundRequest:
     """Reject a pending refund request with ``note`` to the customer (required); the period
     stays as it is. Sent twice, acts once."""
-    from simdesk.orders.services import refund_request_reject
-
     if not (note or "").strip():
         raise ServiceError(_("Say why: a note to the customer is required."),
                            code="reason_required")
@@ -389,14 +394,11 @@ def staff_refund_request_reject(*, request, note: str, acting_user, key: str, no
         return rr
 
 
-def staff_order_refund(*, order, amount_minor: int, reason: str, acting_user, key: str,
-                       now: datetime):
+def staff_order_refund(*, order: Order, amount_minor: int, reason: str, acting_user, key: str,
+                       now: datetime) -> Refund | None:
     """Refund all or part of a paid order through its gateway
     (``orders.services.order_refund_staff``); records the order's and payment's status and
     refunded amount before and after. Sent twice, refunds once."""
-    from simdesk.orders.models import Order
-    from simdesk.orders.services import order_refund_staff
-
     with transaction.atomic():
         if audit_key_used(key):
             return None
@@ -416,13 +418,11 @@ def staff_order_refund(*, order, amount_minor: int, reason: str, acting_user, ke
         return refund
 
 
-def staff_webhook_reprocess(*, event, acting_user, key: str, now: datetime):
+def staff_webhook_reprocess(*, event: InboundWebhookEvent, acting_user, key: str,
+                            now: datetime) -> InboundWebhookEvent:
     """Process a stored webhook event again (``payments.services.webhook_event_process``,
     as the retry sweep does); an event already processed is left alone. Records the
     status, attempts and error before and after. Sent twice, acts once."""
-    from simdesk.payments.models import WebhookStatus
-    from simdesk.payments.services import webhook_event_process
-
     if event.status == WebhookStatus.PROCESSED:
         raise ServiceError(_("This event was already processed."), code="already_processed")
     with transaction.atomic():
