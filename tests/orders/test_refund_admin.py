@@ -57,7 +57,7 @@ def test_it_approves_with_an_amount_staff_enter(client, agent, pending,
 def test_it_shows_a_too_large_amount_as_a_form_error(client, agent, pending):
     page = act(client, "approve", pending, apply="1", amount_minor="5000")
 
-    assert "At most 1200 can be refunded" in page.content.decode()
+    assert "At most $12.00 can be refunded" in page.content.decode()
     pending.refresh_from_db()
     assert pending.status == RefundRequestStatus.PENDING
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from simdesk.cards.models import Period, PeriodState
 from simdesk.cards.services import card_lock, period_close, periods_advance
 from simdesk.core.errors import Conflict, NotFound, ServiceError
+from simdesk.core.money import Money
 from simdesk.notifications.messages import (
     notify_refund_made,
     notify_refund_request_received,
@@ -164,7 +165,8 @@ def refund_request_approve(*, request: RefundRequest, amount_minor: int, acting_
         refundable = min(rr.order.payment.refundable_minor, int(rr.order.total_minor))
         if amount_minor > refundable:
             raise ServiceError(_("At most %(amount)s can be refunded on this payment.")
-                               % {"amount": refundable}, code="refund_too_large")
+                               % {"amount": Money(refundable, rr.order.currency)},
+                               code="refund_too_large")
         rr.decided_by = acting_user
         rr.decided_at = now
         rr.decision_note = (note or "")[:300]
