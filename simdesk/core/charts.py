@@ -50,7 +50,7 @@ def text_width(text: str) -> float:
                for ch in text) * FONT_SIZE
 
 
-def _num(value: float) -> str:
+def svg_number(value: float) -> str:
     """Coordinates with at most two decimals, no trailing zeros ("12.5", "40")."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return text or "0"
@@ -118,8 +118,8 @@ def series_chart_svg(
         x = left
         for index, (label, _values) in enumerate(series):
             css = f"chart-series-{index % SERIES_CLASSES}"
-            parts.append(f'<rect class="{css}" x="{_num(x)}" y="4" width="10" height="10"/>'
-                         f'<text x="{_num(x + 14)}" y="13">{escape(label)}</text>')
+            parts.append(f'<rect class="{css}" x="{svg_number(x)}" y="4" width="10" height="10"/>'
+                         f'<text x="{svg_number(x + 14)}" y="13">{escape(label)}</text>')
             x += 14 + text_width(label) + 16
         parts.append("</g>")
 
@@ -127,8 +127,9 @@ def series_chart_svg(
     for value in ticks:
         y = baseline - value / top * plot_h
         parts.append(
-            f'<line x1="{_num(left)}" x2="{width - RIGHT}" y1="{_num(y)}" y2="{_num(y)}"/>'
-            f'<text x="{_num(left - 6)}" y="{_num(y + 4)}" text-anchor="end">'
+            f'<line x1="{svg_number(left)}" x2="{width - RIGHT}" '
+            f'y1="{svg_number(y)}" y2="{svg_number(y)}"/>'
+            f'<text x="{svg_number(left - 6)}" y="{svg_number(y + 4)}" text-anchor="end">'
             f"{escape(fmt(value))}</text>")
     parts.append("</g>")
 
@@ -148,8 +149,8 @@ def series_chart_svg(
                     "amount": fmt(value)}
                 parts.append(
                     f'<rect class="chart-series-{number % SERIES_CLASSES}" '
-                    f'x="{_num(x0 + number * bar_w)}" y="{_num(baseline - bar_h)}" '
-                    f'width="{_num(bar_w)}" height="{_num(bar_h)}">'
+                    f'x="{svg_number(x0 + number * bar_w)}" y="{svg_number(baseline - bar_h)}" '
+                    f'width="{svg_number(bar_w)}" height="{svg_number(bar_h)}">'
                     f"<title>{escape(tip)}</title></rect>")
         parts.append("</g>")
 
@@ -168,13 +169,13 @@ def series_chart_svg(
             labels.append((right - text_w / 2, text))
             free_until = right - text_w
         for center, text in reversed(labels):
-            parts.append(f'<text x="{_num(center)}" y="{height - 6}" text-anchor="middle">'
+            parts.append(f'<text x="{svg_number(center)}" y="{height - 6}" text-anchor="middle">'
                          f"{escape(text)}</text>")
         parts.append("</g>")
     if not peak:
         parts.append(
-            f'<text class="chart-empty" x="{_num(left + plot_w / 2)}" '
-            f'y="{_num(top_margin + plot_h / 2)}" text-anchor="middle" aria-hidden="true">'
+            f'<text class="chart-empty" x="{svg_number(left + plot_w / 2)}" '
+            f'y="{svg_number(top_margin + plot_h / 2)}" text-anchor="middle" aria-hidden="true">'
             f'{escape(_("Nothing in these days"))}</text>')
     parts.append("</svg>")
     # Every interpolated value above went through escape().

@@ -6,7 +6,6 @@ pixel on a phone. Every piece of text goes through ``escape``; the whole
 document is built here and returned as safe markup.
 """
 
-import unicodedata
 from collections.abc import Sequence
 from datetime import date
 
@@ -16,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
+from simdesk.core.charts import FONT_SIZE, svg_number, text_width
 from simdesk.core.units import format_bytes
 
 WIDTH = 360
@@ -29,7 +29,6 @@ PLOT_H = HEIGHT - TOP - BOTTOM
 BAR_GAP = 0.2  # share of a slot left empty between bars
 LABEL_EVERY = 7  # a date label every week, counted back from the last day
 LABEL_SPACING = 6
-FONT_SIZE = 12
 
 # Axis tops are one of these × a power of ten, so a label reads "1.5 GB", not "1.37 GB".
 _NICE = (10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100)
@@ -46,19 +45,6 @@ def nice_ceiling(peak: int) -> int:
         if nice * power >= peak:
             return nice * power
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def text_width(text: str) -> float:
-    """A generous estimate of the drawn width of ``text`` at FONT_SIZE: wide glyphs
-    (CJK, full-width forms) take a full em, everything else about 0.62 em."""
-    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.62
-               for ch in text) * FONT_SIZE
-
-
-def _num(value: float) -> str:
-    """Coordinates with at most two decimals, no trailing zeros ("12.5", "40")."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return text or "0"
 
 
 def usage_chart_svg(
@@ -124,8 +110,8 @@ def usage_chart_svg(
         y = baseline - value / top * PLOT_H
         label = format_bytes(value, language)
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_num(y)}" y2="{_num(y)}"/>'
-            f'<text x="{LEFT - 6}" y="{_num(y + 4)}" text-anchor="end">{escape(label)}</text>'
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{svg_number(y)}" y2="{svg_number(y)}"/>'
+            f'<text x="{LEFT - 6}" y="{svg_number(y + 4)}" text-anchor="end">{escape(label)}</text>'
         )
     parts.append("</g>")
 
@@ -144,8 +130,9 @@ def usage_chart_svg(
                 "amount": format_bytes(used, language),
             }
             parts.append(
-                f'<rect x="{_num(x)}" y="{_num(baseline - height)}" width="{_num(bar_w)}" '
-                f'height="{_num(height)}"><title>{escape(tip)}</title></rect>'
+                f'<rect x="{svg_number(x)}" y="{svg_number(baseline - height)}" '
+                f'width="{svg_number(bar_w)}" '
+                f'height="{svg_number(height)}"><title>{escape(tip)}</title></rect>'
             )
         parts.append("</g>")
 
@@ -166,7 +153,7 @@ def usage_chart_svg(
             free_until = left
         for center, text in reversed(labels):
             parts.append(
-                f'<text x="{_num(center)}" y="{HEIGHT - 6}" text-anchor="middle">'
+                f'<text x="{svg_number(center)}" y="{HEIGHT - 6}" text-anchor="middle">'
                 f"{escape(text)}</text>"
             )
         parts.append("</g>")
