@@ -120,8 +120,9 @@ def card_detail(request, public_id):
     return _card_page(request, selectors.card_get_for_staff(public_id=public_id))
 
 
-def _act(request, card, action, *, form_name: str, form):
-    """Run ``action(form.cleaned_data)``; on a refusal show the card page with the error."""
+def _act(request, card, action, *, form_name: str, form, done: str):
+    """Run ``action(form.cleaned_data)`` and go back to the card page saying ``done``; on a
+    refusal show the card page with the error."""
     if not form.is_valid():
         return _card_page(request, card, forms_with_errors={form_name: form})
     try:
@@ -133,7 +134,8 @@ def _act(request, card, action, *, form_name: str, form):
         # The same form arrived twice at once: the other request did it.
         messages.info(request, _("That was already done."))
         return redirect("backoffice:card", card.public_id)
-    return None
+    messages.success(request, done)
+    return redirect("backoffice:card", card.public_id)
 
 
 def _period_of(card, public_id) -> Period:
@@ -147,67 +149,52 @@ def _period_of(card, public_id) -> Period:
 @staff_view(Perm.CARD_STATE)
 def card_suspend(request, public_id):
     card = selectors.card_get_for_staff(public_id=public_id)
-    refused = _act(request, card, lambda data: services.staff_card_suspend(
+    return _act(request, card, lambda data: services.staff_card_suspend(
         card=card, reason=data["reason"], acting_user=request.user, key=str(data["key"]),
-        now=timezone.now()), form_name="state_form", form=ReasonForm(request.POST))
-    if refused:
-        return refused
-    messages.success(request, _("The card is suspended."))
-    return redirect("backoffice:card", card.public_id)
+        now=timezone.now()), form_name="state_form", form=ReasonForm(request.POST),
+        done=_("The card is suspended."))
 
 
 @require_POST
 @staff_view(Perm.CARD_STATE)
 def card_resume(request, public_id):
     card = selectors.card_get_for_staff(public_id=public_id)
-    refused = _act(request, card, lambda data: services.staff_card_resume(
+    return _act(request, card, lambda data: services.staff_card_resume(
         card=card, reason=data["reason"], acting_user=request.user, key=str(data["key"]),
-        now=timezone.now()), form_name="state_form", form=ReasonForm(request.POST))
-    if refused:
-        return refused
-    messages.success(request, _("The suspension is lifted."))
-    return redirect("backoffice:card", card.public_id)
+        now=timezone.now()), form_name="state_form", form=ReasonForm(request.POST),
+        done=_("The suspension is lifted."))
 
 
 @require_POST
 @staff_view(Perm.ADJUST_BALANCE)
 def card_adjust(request, public_id):
     card = selectors.card_get_for_staff(public_id=public_id)
-    refused = _act(request, card, lambda data: services.staff_balance_adjust(
+    return _act(request, card, lambda data: services.staff_balance_adjust(
         period=_period_of(card, data["period"]), amount=data["amount"], reason=data["reason"],
         acting_user=request.user, key=str(data["key"]), now=timezone.now()),
-        form_name="adjust_form", form=AdjustForm(request.POST))
-    if refused:
-        return refused
-    messages.success(request, _("The balance is adjusted."))
-    return redirect("backoffice:card", card.public_id)
+        form_name="adjust_form", form=AdjustForm(request.POST),
+        done=_("The balance is adjusted."))
 
 
 @require_POST
 @staff_view(Perm.EXTEND_VALIDITY)
 def card_extend(request, public_id):
     card = selectors.card_get_for_staff(public_id=public_id)
-    refused = _act(request, card, lambda data: services.staff_period_extend(
+    return _act(request, card, lambda data: services.staff_period_extend(
         period=_period_of(card, data["period"]), days=data["days"], reason=data["reason"],
         acting_user=request.user, key=str(data["key"]), now=timezone.now()),
-        form_name="extend_form", form=ExtendForm(request.POST))
-    if refused:
-        return refused
-    messages.success(request, _("The validity is extended."))
-    return redirect("backoffice:card", card.public_id)
+        form_name="extend_form", form=ExtendForm(request.POST),
+        done=_("The validity is extended."))
 
 
 @require_POST
 @staff_view(Perm.RESEND_ACTIVATION)
 def card_resend_activation(request, public_id):
     card = selectors.card_get_for_staff(public_id=public_id)
-    refused = _act(request, card, lambda data: services.staff_activation_resend(
+    return _act(request, card, lambda data: services.staff_activation_resend(
         card=card, acting_user=request.user, key=str(data["key"]), now=timezone.now()),
-        form_name="resend_form", form=KeyForm(request.POST))
-    if refused:
-        return refused
-    messages.success(request, _("The activation details are sent again."))
-    return redirect("backoffice:card", card.public_id)
+        form_name="resend_form", form=KeyForm(request.POST),
+        done=_("The activation details are sent again."))
 
 
 class AuditFilter(forms.Form):
