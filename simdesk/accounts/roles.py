@@ -36,7 +36,6 @@ class Perm(models.TextChoices):
     PAYMENTS = "payments", _("Read and reprocess payment webhooks")
     INVENTORY = "inventory", _("Import cards and export orders")
     AUDIT = "audit", _("Read the audit log")
-    ROLES = "roles", _("Grant staff roles")
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
