@@ -34,9 +34,11 @@ TRIALS = 20
 CARDS_PER_TRIAL = 4
 DAY_MINUTES = 24 * 60
 PAST_THE_LEASE_MINUTES = 11
-# The kill comes at a random moment this long after the worker began the sweep (which
-# selects every due card, then renews this trial's cards one by one).
-KILL_WITHIN_SECONDS = 1.5
+# The kill comes after a random number of this trial's renewals were logged (none to all
+# but one) and a random moment more, so it lands inside the sweep however fast the
+# machine renews (a fixed window after the start misses a sweep that ends sooner).
+KILL_JITTER_SECONDS = 0.05
+RENEWED = "renewed by"
 
 
 def _wait_for_sweep_start(log, worker, timeout: float = 30) -> None:
@@ -45,6 +47,14 @@ def _wait_for_sweep_start(log, worker, timeout: float = 30) -> None:
         assert worker.poll() is None, log.read_text()[-3000:]
         assert time.monotonic() < deadline, "the worker did not start the sweep"
         time.sleep(0.02)
+
+
+def _wait_for_renewals(log, worker, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while log.read_text().count(RENEWED) < count:
+        if worker.poll() is not None or time.monotonic() > deadline:
+            return  # the sweep ended another way; the kill below simply lands later
+        time.sleep(0.005)
 
 
 def test_it_never_double_charges_or_loses_a_renewal_when_a_worker_is_killed(tmp_path):
@@ -66,7 +76,8 @@ def test_it_never_double_charges_or_loses_a_renewal_when_a_worker_is_killed(tmp_
             worker = start(["-m", "tests.scale.scenario", "--shift-minutes", str(shift),
                             "work"], env=env, log=log)
             _wait_for_sweep_start(log, worker)
-            time.sleep(rng.uniform(0, KILL_WITHIN_SECONDS))
+            _wait_for_renewals(log, worker, rng.randrange(CARDS_PER_TRIAL))
+            time.sleep(rng.uniform(0, KILL_JITTER_SECONDS))
             stop(worker, signal.SIGKILL)
             # and the sweeps run again to the end in a fresh worker, past the lease
             out = scenario("--shift-minutes", str(shift + PAST_THE_LEASE_MINUTES), "recover",
