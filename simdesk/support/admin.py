@@ -1,6 +1,6 @@
-"""Support in Django's admin until the back office has its own pages: staff read a ticket's
-conversation and answer it (or resolve it) from the ticket's page; both go through the
-same services the back office will call. Staff write announcements here too."""
+"""Support in Django's admin (superusers only; staff use the back office's support inbox and
+announcements editor): a ticket's page shows the conversation and can answer or resolve it
+through the same services the back office calls; announcements can be written here too."""
 
 from django import forms
 from django.conf import settings
