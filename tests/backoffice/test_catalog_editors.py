@@ -222,3 +222,18 @@ def test_a_support_agent_cannot_edit_coupons(client, agent):
 
     assert client.post(reverse("backoffice:coupon_new"), coupon_form()).status_code == 403
     assert not Coupon.objects.exists()
+
+
+def test_the_list_pager_keeps_the_filter_on_every_page(client, biller):
+    Coupon.objects.bulk_create(
+        Coupon(code=f"old{i:03d}", kind="percent", percent_off=10, active=False)
+        for i in range(51))
+    sign_in_staff(client, biller)
+
+    first = client.get(reverse("backoffice:coupons"), {"show": "archived"}).content.decode()
+    second = client.get(reverse("backoffice:coupons"),
+                        {"show": "archived", "page": "2"}).content.decode()
+
+    assert 'href="?show=archived&amp;page=2"' in first
+    assert 'href="?show=archived&amp;page=1"' in second
+    assert "old050" in second and "old050" not in first
