@@ -169,6 +169,27 @@ class PaymentGateway(abc.ABC):
     name: str = ""
     #: Shown to customers choosing how to pay.
     label = ""
+    #: Whether renewals can charge a method this gateway saved (off-session charges).
+    supports_saved_methods = True
+
+    @classmethod
+    def is_configured(cls) -> bool:
+        """Whether this installation's settings hold what the gateway needs (its keys).
+
+        A gateway that is not configured is never offered, whatever ``PAYMENT_GATEWAYS`` says.
+        """
+        return True
+
+    def mode(self) -> str:
+        """``"live"`` when real money moves, ``"test"`` for a vendor's test environment."""
+        return "test"
+
+    def webhook_ack(self, *, created: bool) -> tuple[str, str] | None:
+        """The body and content type a vendor expects as the answer to an accepted webhook.
+
+        ``None`` (the default) answers with simdesk's JSON receipt.
+        """
+        return None
 
     @abc.abstractmethod
     def start_payment(self, *, payment: Payment, return_url: str,
