@@ -282,6 +282,28 @@ SANDBOX_WEBHOOK_TRANSPORT = env.str(
     default="simdesk.payments.gateways.sandbox.transport.UrllibTransport",
 )
 
+# Real gateways: each is offered only when its keys are set here (and its name is in
+# PAYMENT_GATEWAYS). Whether a gateway is live or in its vendor's test mode follows from
+# its keys (Stripe sk_live_/sk_test_) or its environment setting; staff see it in the back
+# office. *_API_BASE points a gateway at another address (a local test peer); leave empty.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+PAYPAL_CLIENT_ID = env.str("PAYPAL_CLIENT_ID", default="")
+PAYPAL_CLIENT_SECRET = env.str("PAYPAL_CLIENT_SECRET", default="")
+PAYPAL_WEBHOOK_ID = env.str("PAYPAL_WEBHOOK_ID", default="")
+PAYPAL_ENVIRONMENT = env.str("PAYPAL_ENVIRONMENT", default="sandbox")  # "sandbox" or "live"
+PAYPAL_API_BASE = env.str("PAYPAL_API_BASE", default="")
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")
+# PEM texts, or read from the files named by ALIPAY_APP_PRIVATE_KEY_FILE / ALIPAY_PUBLIC_KEY_FILE.
+ALIPAY_APP_PRIVATE_KEY = env.str("ALIPAY_APP_PRIVATE_KEY", default="", multiline=True)
+ALIPAY_APP_PRIVATE_KEY_FILE = env.str("ALIPAY_APP_PRIVATE_KEY_FILE", default="")
+ALIPAY_PUBLIC_KEY = env.str("ALIPAY_PUBLIC_KEY", default="", multiline=True)
+ALIPAY_PUBLIC_KEY_FILE = env.str("ALIPAY_PUBLIC_KEY_FILE", default="")
+ALIPAY_SANDBOX = env.bool("ALIPAY_SANDBOX", default=False)  # Alipay's sandbox environment
+ALIPAY_API_BASE = env.str("ALIPAY_API_BASE", default="")
+
 # --- Orders ---------------------------------------------------------------------
 
 # Minutes a customer has to pay for an order before it expires (its coupon is released).
