@@ -3,6 +3,7 @@
 from .payments import (
     payment_apply_outcome,
     payment_charge_saved_method,
+    payment_open,
     payment_reconcile,
     payment_refund,
     payment_start,
@@ -13,6 +14,7 @@ from .webhooks import webhook_event_process, webhook_receive
 __all__ = [
     "payment_apply_outcome",
     "payment_charge_saved_method",
+    "payment_open",
     "payment_reconcile",
     "payment_refund",
     "payment_start",

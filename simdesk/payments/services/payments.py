@@ -49,16 +49,15 @@ def _send_on_commit(signal, payment: Payment, **extra) -> None:
     transaction.on_commit(send)
 
 
-def payment_start(*, customer, gateway: str, amount_minor: int, currency: str, reference: str,
-                  idempotency_key: str, return_url: str, save_method: bool = False,
-                  now: datetime) -> tuple[Payment, str]:
-    """Create a payment and start it at ``gateway``; return it and where to send the browser.
+def payment_open(*, customer, gateway: str, amount_minor: int, currency: str, reference: str,
+                 idempotency_key: str, return_url: str, save_method: bool = False,
+                 now: datetime) -> Payment:
+    """Record a payment (pending, not yet at the gateway) for ``idempotency_key``.
 
-    Rule: one idempotency key is one payment and at most one gateway call. Calling
-    again with the same key returns the same payment and pay page (safe to call
-    twice); the same key with a different customer, amount or reference is a
-    Conflict. If the gateway fails (GatewayError) the payment stays pending and a
-    retry with the same key tries the gateway again.
+    The first half of ``payment_start``, for callers that must record the attempt
+    inside their own short transaction and reach the gateway after it commits.
+    Same rules: the same key returns the same payment; the same key with different
+    details is a Conflict. Safe to call twice.
     """
     gw = get_gateway(gateway)
     _check_amount(amount_minor, currency)
@@ -76,6 +75,25 @@ def payment_start(*, customer, gateway: str, amount_minor: int, currency: str, r
                         or payment.reference != reference):
         raise Conflict(_("This payment was already started with different details."),
                        code="idempotency_conflict")
+    return payment
+
+
+def payment_start(*, customer, gateway: str, amount_minor: int, currency: str, reference: str,
+                  idempotency_key: str, return_url: str, save_method: bool = False,
+                  now: datetime) -> tuple[Payment, str]:
+    """Create a payment and start it at ``gateway``; return it and where to send the browser.
+
+    Rule: one idempotency key is one payment and at most one gateway call. Calling
+    again with the same key returns the same payment and pay page (safe to call
+    twice); the same key with a different customer, amount or reference is a
+    Conflict. If the gateway fails (GatewayError) the payment stays pending and a
+    retry with the same key tries the gateway again.
+    """
+    gw = get_gateway(gateway)
+    payment = payment_open(customer=customer, gateway=gw.name, amount_minor=amount_minor,
+                           currency=currency, reference=reference,
+                           idempotency_key=idempotency_key, return_url=return_url,
+                           save_method=save_method, now=now)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.redirect_url:
