@@ -1,0 +1,91 @@
+"""Where PayPal sends the customer back: after approving (capture, then the order page)
+or after cancelling (the order page, with a word about it).
+
+The payment's opaque id is in the address and PayPal adds its order id as
+``?token=``; both must belong to the signed-in customer.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from simdesk.core.clock import utcnow
+from simdesk.core.errors import NotFound
+from simdesk.payments.gateways import get_gateway
+from simdesk.payments.gateways.base import GatewayError, Outcome
+from simdesk.payments.models import PaymentStatus
+from simdesk.payments.services import payment_apply_outcome
+
+from .selectors import paypal_payment_get_for_customer
+
+logger = logging.getLogger(__name__)
+
+OPEN = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
+
+
+def _back(request, payment) -> HttpResponseRedirect:
+    """To the page the payment was started from (only ever an address on this site)."""
+    allowed = {request.get_host(), settings.SITE_URL.split("://", 1)[-1].split("/")[0]}
+    url = payment.return_url
+    if not url or not url_has_allowed_host_and_scheme(url, allowed_hosts=allowed):
+        url = "/"
+    return HttpResponseRedirect(url)
+
+
+def _payment(request, payment_id, order_id=None):
+    try:
+        return paypal_payment_get_for_customer(customer=request.user, payment_id=payment_id,
+                                               order_id=order_id)
+    except NotFound:
+        raise Http404(_("There is no such payment.")) from None
+
+
+@login_required
+@require_GET
+def return_page(request, payment_id):
+    payment = _payment(request, payment_id, order_id=request.GET.get("token", "")[:100])
+    if payment.status not in OPEN:
+        return _back(request, payment)  # a reload, or the webhook was first
+    try:
+        state = get_gateway("paypal").capture(payment=payment)
+    except GatewayError as error:
+        logger.warning("paypal: capture of %s failed: %s", payment.public_id, error.detail)
+        messages.error(request, error.message)
+        return _back(request, payment)
+    if state.outcome == Outcome.SUCCEEDED and (state.amount_minor, state.currency) != (
+            payment.amount_minor, payment.currency):
+        # Never let money for another amount pay for this payment: staff look.
+        logger.error("paypal: order %s captured %s %s, payment %s is for %s %s",
+                     state.order_id, state.amount_minor, state.currency, payment.public_id,
+                     payment.amount_minor, payment.currency)
+        messages.error(request, _("PayPal reported a different amount. We are looking into "
+                                  "it; nothing more will be charged."))
+        return _back(request, payment)
+    payment_apply_outcome(payment=payment, outcome=state.outcome, source="paypal:return",
+                          now=utcnow(), failure_code=state.failure_code,
+                          failure_message=state.failure_message,
+                          saved_method_token=state.saved_method_token,
+                          saved_method_label=state.saved_method_label)
+    if state.outcome == Outcome.FAILED:
+        messages.error(request, state.failure_message)
+    elif state.outcome == Outcome.PENDING:
+        messages.info(request, _("PayPal has not confirmed the payment yet. This page "
+                                 "updates when it does."))
+    return _back(request, payment)
+
+
+@login_required
+@require_GET
+def cancel_page(request, payment_id):
+    payment = _payment(request, payment_id)
+    if payment.status in OPEN:
+        # The PayPal order stays open until it expires: paying again resumes it.
+        messages.info(request, _("You left PayPal without paying. Nothing was charged; you "
+                                 "can pay again from this page."))
+    return _back(request, payment)
