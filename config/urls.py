@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", api_v1.urls),
     path("webhooks/<slug:gateway>/", inbound_webhook, name="payments-webhook"),
     path("sandbox/", include("simdesk.payments.gateways.sandbox.urls")),
+    path("payments/paypal/", include("simdesk.payments.gateways.paypal.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("simdesk.portal.urls")),
 ]
