@@ -56,6 +56,8 @@ FAILURE_REASONS = {
     "authentication_required": _("Your bank asks you to confirm this payment."),
     "cancelled": _("The payment was cancelled."),
     "method_unavailable": _("The saved payment method can no longer be used. Add a new one."),
+    "paypal_declined": _("PayPal declined this payment. Choose another way to pay in PayPal, "
+                         "or another payment method."),
 }
 
 
