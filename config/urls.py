@@ -24,6 +24,7 @@ urlpatterns = [
     path("webhooks/<slug:gateway>/", inbound_webhook, name="payments-webhook"),
     path("sandbox/", include("simdesk.payments.gateways.sandbox.urls")),
     path("payments/paypal/", include("simdesk.payments.gateways.paypal.urls")),
+    path("payments/alipay/", include("simdesk.payments.gateways.alipay.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("simdesk.portal.urls")),
 ]
