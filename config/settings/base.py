@@ -265,9 +265,11 @@ CLOCK_TICK_SECONDS = env.float("CLOCK_TICK_SECONDS", default=5.0)
 
 # --- Payments -------------------------------------------------------------------
 
-# Enabled gateways, by name (simdesk/payments/gateways/); the built-in sandbox is
-# the embedded default and needs no account anywhere.
-PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=["sandbox"])
+# Gateways that may be offered, by name (simdesk/payments/gateways/), in the order customers
+# see them; each is offered once its keys are set below. The built-in sandbox needs no
+# account anywhere (production leaves it out unless PAYMENT_GATEWAYS names it).
+PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS",
+                            default=["sandbox", "stripe", "paypal", "alipay"])
 # Ask the gateway about payments whose outcome is still unknown after this long.
 PAYMENTS_RECONCILE_AFTER_MINUTES = env.int("PAYMENTS_RECONCILE_AFTER_MINUTES", default=10)
 # Signs the sandbox's webhooks; empty means one derived from SECRET_KEY.
