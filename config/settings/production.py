@@ -19,3 +19,8 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # Exempt the health probe from the HTTPS redirect so a load balancer can poll it.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# The sandbox gateway moves no money and would hand out plans for free: production
+# offers only real gateways (each once its keys are set) unless PAYMENT_GATEWAYS names
+# the sandbox explicitly. `check --deploy` warns when it is on or no real gateway is.
+PAYMENT_GATEWAYS = env.list("PAYMENT_GATEWAYS", default=["stripe", "paypal", "alipay"])

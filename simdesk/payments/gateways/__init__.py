@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 GATEWAY_CLASSES: dict[str, str] = {
     "sandbox": "simdesk.payments.gateways.sandbox.gateway.SandboxGateway",
     "stripe": "simdesk.payments.gateways.stripe.gateway.StripeGateway",
-    "paypal": "simdesk.payments.gateways.paypal.gateway.PayPalGateway",
+    "paypal": "simdesk.payments.gateways.paypal.gateway.PaypalGateway",
     "alipay": "simdesk.payments.gateways.alipay.gateway.AlipayGateway",
 }
 
@@ -55,9 +55,12 @@ def gateway_class(name: str) -> type[PaymentGateway] | None:
         return None
     try:
         return import_string(path)
-    except ImportError:
-        logger.warning("payments: gateway %r is not available (%s does not import)", name, path,
-                       exc_info=True)
+    except ImportError as error:
+        if isinstance(error, ModuleNotFoundError) and error.name and path.startswith(
+                error.name + "."):
+            logger.info("payments: gateway %r is not installed (no %s)", name, error.name)
+        else:  # the vendor's module is there but broken: loud, and the others still work
+            logger.error("payments: gateway %r does not import (%s)", name, path, exc_info=True)
         return None
 
 
