@@ -12,6 +12,14 @@ PRODUCTION_ENV = {
     "DATABASE_URL": f"sqlite:///{Path(tempfile.gettempdir()) / 'simdesk-deploy-check.sqlite3'}",
     "ALLOWED_HOSTS": "simdesk.example.com",
     "SITE_URL": "https://simdesk.example.com",
+    # A real gateway's keys: without one, customers could not pay (simdesk.W011).
+    "STRIPE_SECRET_KEY": "sk_live_51DeployCheckNotARealKey",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_51DeployCheckNotARealKey",
+    "STRIPE_WEBHOOK_SECRET": "whsec_DeployCheckNotARealSecret",
+    "PAYPAL_CLIENT_ID": "deploy-check-client-id",
+    "PAYPAL_CLIENT_SECRET": "deploy-check-client-secret",
+    "PAYPAL_WEBHOOK_ID": "deploy-check-webhook-id",
+    "PAYPAL_ENVIRONMENT": "live",
 }
 
 
