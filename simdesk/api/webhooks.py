@@ -4,6 +4,8 @@ Verify → store → process → answer (payments.services.webhook_receive). A w
 that fails verification or cannot be read gets 400 with a problem+json body and
 nothing is stored; a stored event is answered 200 even if processing it failed
 (simdesk retries it itself), so the gateway does not resend what we already hold.
+The 200's body is simdesk's JSON receipt, or what the gateway's ``webhook_ack``
+says its vendor expects.
 """
 
 import json
@@ -14,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from simdesk.core.clock import utcnow
 from simdesk.core.errors import NotFound
+from simdesk.payments.gateways import get_gateway
 from simdesk.payments.gateways.base import WebhookRejected
 from simdesk.payments.services import webhook_receive
 
@@ -55,5 +58,10 @@ def inbound_webhook(request, gateway: str) -> HttpResponse:
     except WebhookRejected as rejected:
         logger.warning("webhooks: rejected a %s webhook: %s", gateway[:40], rejected.detail)
         return problem(400, "Webhook rejected", rejected.detail, rejected.code)
+    # Some vendors want their own words back (Alipay retries until it reads "success").
+    ack = get_gateway(gateway).webhook_ack(created=created)
+    if ack is not None:
+        body, content_type = ack
+        return HttpResponse(body, content_type=content_type)
     return JsonResponse({"received": True, "duplicate": not created, "event": event.event_id,
                          "status": event.status})
