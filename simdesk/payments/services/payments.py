@@ -95,7 +95,10 @@ def payment_start(*, customer, gateway: str, amount_minor: int, currency: str, r
                            idempotency_key=idempotency_key, return_url=return_url,
                            save_method=save_method, now=now)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        # FOR NO KEY UPDATE: it still admits one start per key at a time, but rows that
+        # merely point at the payment (its order, confirmed meanwhile) are not held up
+        # for as long as the gateway takes to answer.
+        payment = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         if payment.redirect_url:
             return payment, payment.redirect_url
         if payment.status != PaymentStatus.PENDING:
