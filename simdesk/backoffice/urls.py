@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import billing, catalog, report_views, support, views
+from . import billing, catalog, gateways, report_views, support, views
 
 app_name = "backoffice"
 
@@ -46,4 +46,5 @@ urlpatterns = [
     path("payments/", billing.payments_page, name="payments"),
     path("payments/events/<slug:gateway>/<path:event_id>/reprocess/", billing.webhook_reprocess,
          name="webhook_reprocess"),
+    path("payments/gateways/", gateways.gateway_list, name="gateways"),
 ]

@@ -60,6 +60,7 @@ PAGES = [
     (reverse("backoffice:payments"), "get", Perm.PAYMENTS),
     (reverse("backoffice:webhook_reprocess", args=["sandbox", "evt_none"]), "post",
      Perm.PAYMENTS),
+    (reverse("backoffice:gateways"), "get", Perm.PAYMENTS),
 ]
 
 
