@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", api_v1.urls),
     path("webhooks/<slug:gateway>/", inbound_webhook, name="payments-webhook"),
     path("sandbox/", include("simdesk.payments.gateways.sandbox.urls")),
+    path("payments/stripe/", include("simdesk.payments.gateways.stripe.urls")),
     path("payments/paypal/", include("simdesk.payments.gateways.paypal.urls")),
     path("payments/alipay/", include("simdesk.payments.gateways.alipay.urls")),
     path("accounts/", include("allauth.urls")),
