@@ -104,6 +104,8 @@ EVENT_OUTCOMES = {
 DECLINE_ISSUES = ("INSTRUMENT_DECLINED", "PAYER_ACTION_REQUIRED", "TRANSACTION_REFUSED",
                   "PAYER_CANNOT_PAY", "COMPLIANCE_VIOLATION", "AGREEMENT_ALREADY_CANCELLED",
                   "PAYMENT_SOURCE_DECLINED_BY_PROCESSOR", "PAYMENT_DENIED")
+#: simdesk's failure code for every PayPal decline (its reason: payments.models.FAILURE_REASONS).
+DECLINED_CODE = "paypal_declined"
 DECLINED_MESSAGE = _("PayPal declined this payment. Choose another way to pay in PayPal, "
                      "or another payment method.")
 
@@ -165,8 +167,7 @@ def order_state(order: Mapping[str, Any]) -> OrderState:
     return OrderState(
         order_id=order_id, outcome=outcome, capture_id=str(capture.get("id") or ""),
         amount_minor=amount, currency=currency,
-        failure_code=(f"paypal_{capture_status.lower()}" if outcome == Outcome.FAILED else ""),
-        failure_message=str(DECLINED_MESSAGE) if outcome == Outcome.FAILED else "",
+        failure_code=DECLINED_CODE if outcome == Outcome.FAILED else "",
         saved_method_token=token if outcome == Outcome.SUCCEEDED else "",
         saved_method_label=label if outcome == Outcome.SUCCEEDED else "",
         refunded_minor=refunded, payer_action_url=_link(order, "payer-action", "approve"),
@@ -251,9 +252,9 @@ class PaypalGateway(PaymentGateway):
             if error.has_issue("ORDER_NOT_APPROVED"):
                 return OrderState(order_id=order_id, outcome=Outcome.PENDING)
             if error.has_issue(*DECLINE_ISSUES):
+                logger.info("paypal: capture of order %s declined: %s", order_id, error.detail)
                 return OrderState(order_id=order_id, outcome=Outcome.FAILED,
-                                  failure_code=f"paypal_{error.issues[0].lower()}"[:50],
-                                  failure_message=str(DECLINED_MESSAGE))
+                                  failure_code=DECLINED_CODE)
             raise
         return order_state(order)
 
@@ -309,9 +310,7 @@ class PaypalGateway(PaymentGateway):
         return GatewayEvent(
             gateway_payment_id=order_id, outcome=outcome, amount_minor=amount,
             currency=currency,
-            failure_code=(f"paypal_{str(resource.get('status') or 'declined').lower()}"[:50]
-                          if outcome == Outcome.FAILED else ""),
-            failure_message=str(DECLINED_MESSAGE) if outcome == Outcome.FAILED else "",
+            failure_code=DECLINED_CODE if outcome == Outcome.FAILED else "",
             **common)
 
     def _approved(self, order: dict, common: dict) -> GatewayEvent:
@@ -353,9 +352,9 @@ class PaypalGateway(PaymentGateway):
                          prefer="return=representation")
         except PaypalApiError as error:
             if error.has_issue(*DECLINE_ISSUES):
-                raise PaymentDeclined(DECLINED_MESSAGE,
-                                      failure_code=f"paypal_{error.issues[0].lower()}"[:50]
-                                      ) from None
+                logger.info("paypal: vaulted charge for %s declined: %s",
+                            payment.idempotency_key, error.detail)
+                raise PaymentDeclined(DECLINED_MESSAGE, failure_code=DECLINED_CODE) from None
             raise
         state = order_state(order)
         if state.outcome == Outcome.PENDING and order.get("status") == "APPROVED":

@@ -73,7 +73,8 @@ def return_page(request, payment_id):
                           saved_method_token=state.saved_method_token,
                           saved_method_label=state.saved_method_label)
     if state.outcome == Outcome.FAILED:
-        messages.error(request, state.failure_message)
+        payment.refresh_from_db()
+        messages.error(request, payment.failure_reason)
     elif state.outcome == Outcome.PENDING:
         messages.info(request, _("PayPal has not confirmed the payment yet. This page "
                                  "updates when it does."))
