@@ -237,6 +237,11 @@ def test_it_refunds_in_parts_once_per_key_and_never_more_than_is_left(paid, driv
     first = payment_refund(payment=paid, amount_minor=300, idempotency_key="refund-1", now=now)
     again = payment_refund(payment=paid, amount_minor=300, idempotency_key="refund-1", now=now)
     assert again.pk == first.pk and again.gateway_refund_id == first.gateway_refund_id
+    # the gateway itself, asked again with the same key (a crash before simdesk stored it),
+    # answers with the same refund instead of refunding twice
+    repeated = get_gateway(driver.name).refund(payment=paid, amount_minor=300,
+                                               idempotency_key="refund-1")
+    assert repeated.refund_id == first.gateway_refund_id
     paid.refresh_from_db()
     assert (paid.status, paid.refunded_minor) == (PaymentStatus.PARTIALLY_REFUNDED, 300)
     # when more than is left is asked of the gateway itself
