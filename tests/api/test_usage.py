@@ -81,7 +81,7 @@ def test_sending_a_batch_again_counts_nothing_twice(operator, sim, at_now):
     body = response.json()
     assert (body["applied"], body["duplicates"]) == (1, 2)
     assert Period.objects.get(card=sim).used_bytes == 121 * MB
-    assert RatedRecord.objects.filter(source="mediation-1").count() == 3
+    assert RatedRecord.objects.filter(reference__startswith="usage:mediation-1:").count() == 3
 
 
 def test_the_same_record_id_from_another_source_is_another_record(operator, sim, at_now):
