@@ -5,7 +5,10 @@ For every period: credits − debits = remaining (the sum of its rows equals
 debits, the balance never goes below zero and every ``balance_after`` follows
 from the row before. For every card: overage rows add up to ``overage_bytes``.
 Every cause (``reference``) is applied once: its rows are numbered 0, 1, 2…
-on one card, with no gap and no repeat. Every row names a card that exists and
+on one card, with no gap and no repeat. For usage this is the record's exactly-once
+rule: a usage record's claim is its row 0 (``usage:<source>:<record id>``; 0 bytes
+for a record that carried none), and the rows after it are the same record going on
+to the next period or to overage. Every row names a card that exists and
 (but for overage) one of that card's periods.
 """
 

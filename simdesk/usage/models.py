@@ -37,40 +37,33 @@ class AlertSent(models.Model):
 
 
 class RatedRecord(models.Model):
-    """One usage record from the network, stored when it is rated: the proof that it counted.
+    """A usage record that has been rated, as the ledger shows it (a database view, read only).
 
-    The primary key is (source, record id): a record sent again, by a retry, a second
-    worker or a re-imported file, collides on it and is counted as a duplicate, never
-    twice. The row is written in the same transaction as the ledger rows it caused
-    (reference ``usage:<source>:<record id>``).
-
-    ``card`` has no database constraint: the rating path checks the card exists under
-    its row lock, and a per-row foreign-key check would double the cost of the hottest
-    insert in simdesk for no extra safety (cards are never deleted). For the same reason
-    it has no index of its own: a card's usage is read from the ledger.
+    A record's proof that it counted is its own first ledger row: reference
+    ``usage:<source>:<record id>``, ``seq`` 0, unique on (reference, seq). Rating
+    writes that row and nothing else per record (see ``rating.py``), so a record sent
+    again, by a retry, a second worker or a re-imported file, collides on it and is
+    counted as a duplicate, never twice. A record that carries no bytes gets a row of
+    0 bytes, so it too is counted once. This view gathers a record's rows (more than
+    one when it used up a period and went on to the next, or to overage): the card,
+    the bytes it carried, when the usage happened and when it was rated.
     """
 
-    pk = models.CompositePrimaryKey("source", "record_id")
-    source = models.CharField(_("source"), max_length=64)
-    record_id = models.CharField(_("record id"), max_length=128)
+    reference = models.CharField(_("reference"), max_length=200, primary_key=True)
     card = models.ForeignKey("cards.Card", on_delete=models.DO_NOTHING, db_constraint=False,
-                             db_index=False, related_name="+", verbose_name=_("card"))
-    bytes_up = models.BigIntegerField(_("bytes up"))
-    bytes_down = models.BigIntegerField(_("bytes down"))
-    started_at = models.DateTimeField(_("started at"))
-    ended_at = models.DateTimeField(_("ended at"))
+                             related_name="+", verbose_name=_("card"))
+    bytes = models.BigIntegerField(_("bytes"))
+    at = models.DateTimeField(_("at"))
     rated_at = models.DateTimeField(_("rated at"))
 
     class Meta:
+        managed = False
+        db_table = "usage_ratedrecord"
         verbose_name = _("rated usage record")
         verbose_name_plural = _("rated usage records")
 
     def __str__(self) -> str:
-        return f"usage:{self.source}:{self.record_id}"
-
-    @property
-    def reference(self) -> str:
-        return usage_reference(self.source, self.record_id)
+        return self.reference
 
 
 def usage_reference(source: str, record_id: str) -> str:

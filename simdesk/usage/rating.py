@@ -6,16 +6,19 @@ One transaction per chunk of records (``CHUNK``):
 2. lock their cards in card id order, so concurrent callers queue instead of
    deadlocking, and ``card_debit_usage`` on the same cards waits its turn; records of
    unknown cards are unstaged and rejected;
-3. claim them: insert one ``RatedRecord`` per record, in record id order, skipping
-   the ones already there (``ON CONFLICT DO NOTHING RETURNING``). What comes back is
-   new and stays staged; the rest are duplicates. The database decides, so
-   concurrent callers agree;
+3. drop the records rated before: a record's claim is its own first ledger row
+   (reference ``usage:<source>:<record id>``, ``seq`` 0, unique), so the staged
+   records whose row exists are duplicates. Under the card locks nobody else can
+   write a row for these cards' records; a record sent under two cards at once is
+   caught by the unique key (see 4);
 4. the common cases, set-based: a card whose only active period is started, limited,
    ends after the usage and now, and keeps data left after all of the card's new
    usage; and a card with no active or queued period left, whose usage is all
-   overage. Nothing happens to them but arithmetic, so their ledger rows are inserted
-   in one statement (``balance_after`` a running sum in record order), their periods
-   and cards updated in one statement each;
+   overage. Nothing happens to them but arithmetic, so their ledger rows (one per
+   record, the claim included) are inserted in one statement (``balance_after`` a
+   running sum in record order), their periods and cards updated in one statement
+   each. Should a row's key be taken meanwhile, the step is undone and the chunk
+   goes the exact way;
 5. every other card (a period runs out or starts, several periods, unlimited with
    fair use, a paused card, a late record after an end) goes through the exact
    per-record logic of ``card_debit_usage``, under the card lock taken in 2;
@@ -49,7 +52,7 @@ from simdesk.cards.models import (
 from simdesk.cards.models import PeriodState as PS
 from simdesk.cards.services import card_debit_usage
 
-from .models import RatedRecord, usage_reference
+from .models import usage_reference
 from .services import MAX_RECORD_BYTES, MAX_RECORD_ID_LENGTH, RatingResult, usage_record_problem
 
 logger = logging.getLogger(__name__)
@@ -135,7 +138,7 @@ def _rate_chunk(records: list, *, source: str, now: datetime) -> RatingResult:
         _stage(cursor, records, now=now)
         unknown = _lock_cards(cursor, cards=len({r.card_id for r in records}))
         result.rejected += [(record_id, _("No card has this id.")) for record_id in unknown]
-        duplicates = _claim(cursor, source=source, now=now)
+        duplicates = _drop_seen(cursor, source=source)
         result.duplicates += duplicates
         result.applied += len(records) - len(unknown) - duplicates
         effects = _Effects()
@@ -143,9 +146,10 @@ def _rate_chunk(records: list, *, source: str, now: datetime) -> RatingResult:
             with transaction.atomic():
                 _apply_fast(cursor, source=source, now=now, effects=effects)
         except IntegrityError:
-            # A reference of this chunk was given to card_debit_usage directly before;
-            # the exact path recognises it and counts it as a duplicate.
-            logger.info("usage from %s: a reference was applied before; rating the "
+            # Another caller rated one of these records meanwhile under another card
+            # (the card locks do not cover it); the exact path finds its ledger row and
+            # counts it as a duplicate.
+            logger.info("usage from %s: a record was rated concurrently; rating the "
                         "chunk record by record", source)
             effects = _Effects()
             cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
@@ -254,37 +258,21 @@ def _lock_cards(cursor, *, cards: int) -> list[str]:
     return sorted(row[0] for row in cursor.fetchall())
 
 
-def _claim(cursor, *, source: str, now: datetime) -> int:
-    """Insert a RatedRecord per staged record; unstage (and count) the ones seen before."""
-    table = RatedRecord._meta.db_table
-    if _is_postgres():
-        # In record id order, so two callers claiming overlapping records wait on
-        # each other in one order and never deadlock.
-        cursor.execute(f"""
-            WITH claimed AS (
-                INSERT INTO {table} (source, record_id, card_id, bytes_up, bytes_down,
-                                     started_at, ended_at, rated_at)
-                SELECT %s, record_id, card_id, bytes_up, bytes_down, started_at, ended_at, %s
-                FROM {STAGE} ORDER BY record_id COLLATE "C"
-                ON CONFLICT (source, record_id) DO NOTHING RETURNING record_id)
-            DELETE FROM {STAGE} s
-            WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.record_id = s.record_id)
-            """, [source, now])  # noqa: S608
-        return cursor.rowcount
-    # SQLite: the transaction holds the database's write lock from BEGIN IMMEDIATE,
-    # so what is not there now cannot be written by anyone else before we commit.
+def _drop_seen(cursor, *, source: str) -> int:
+    """Unstage (and count) the records rated before: those whose first ledger row exists.
+
+    The cards are locked, so a record of a locked card cannot be rated by anyone else
+    before we commit (PostgreSQL: this statement sees every commit made before the
+    locks were granted; SQLite: the transaction holds the write lock). A record sent
+    by two callers under two different cards is caught by the ledger's unique key.
+    """
+    ledger = LedgerEntry._meta.db_table
     cursor.execute(f"""
         DELETE FROM {STAGE} WHERE EXISTS (
-            SELECT 1 FROM {table} r WHERE r.source = %s AND r.record_id = {STAGE}.record_id)
-        """, [source])  # noqa: S608
-    duplicates = cursor.rowcount
-    cursor.execute(f"""
-        INSERT INTO {table} (source, record_id, card_id, bytes_up, bytes_down, started_at,
-                             ended_at, rated_at)
-        SELECT %s, record_id, card_id, bytes_up, bytes_down, started_at, ended_at, %s
-        FROM {STAGE} WHERE true
-        """, [source, _sqlite_datetime(now)])  # noqa: S608
-    return duplicates
+            SELECT 1 FROM {ledger} l
+            WHERE l.reference = %s || {STAGE}.record_id AND l.seq = 0)
+        """, [usage_reference(source, "")])  # noqa: S608
+    return cursor.rowcount
 
 
 # --- 4: the set-based common cases --------------------------------------------------------
@@ -335,9 +323,9 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
     overage = cursor.rowcount
     if not taken and not overage:
         return
-    # One ledger row per record with bytes, in the order card_debit_usage would write
-    # them; a running sum gives each row's balance after it (for overage: minus the
-    # card's overage so far).
+    # One ledger row per record (0 bytes too: the row is what makes a record count
+    # once), in the order card_debit_usage would write them; a running sum gives each
+    # row's balance after it (for overage: minus the card's overage so far).
     cursor.execute(f"""
         INSERT INTO {ledger} (card_id, period_id, kind, bytes, balance_after, reference, seq,
                               at, created_at, note)
@@ -349,8 +337,7 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
                      SUM(s.bytes_up + s.bytes_down) OVER (
                          PARTITION BY s.card_id ORDER BY s.at, s.record_id{by_code_point}
                          ROWS UNBOUNDED PRECEDING) AS used
-              FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
-              WHERE s.bytes_up + s.bytes_down > 0) u
+              FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id) u
         ORDER BY card_id, at, record_id{by_code_point}
         """, [LedgerKind.OVERAGE, LedgerKind.DEBIT_USAGE,  # noqa: S608
               usage_reference(source, ""), now_value])
@@ -421,9 +408,9 @@ def _apply_exact(records: list, *, source: str, now: datetime, effects: _Effects
             debit = card_debit_usage(card=card, bytes=record.bytes,
                                      reference=usage_reference(source, record.record_id),
                                      at=record.ended_at, now=now)
-            # Not applied yet nonzero: the reference was given to card_debit_usage
-            # directly before, so it counted then.
-            if not debit.applied and record.bytes:
+            # Not applied: the record was rated meanwhile (see _rate_chunk), or its
+            # reference given to card_debit_usage directly; it counted then.
+            if not debit.applied:
                 replayed += 1
             if (debit.ran_out and (debit.exhausted or debit.overage_bytes)
                     and card_id not in effects.ran_out):

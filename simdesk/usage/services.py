@@ -8,10 +8,12 @@ import, the RADIUS accounting server). It gives the same result as calling
 there faster (see ``rating.py``): a batch is applied in a few transactions, not one
 per record.
 
-Exactly once per (source, record id): a ``RatedRecord`` row keyed on the pair is
-written in the transaction that applies the record, so a record sent again, in the
-same batch, a later one, or by a concurrent caller, collides on it and counts as a
-duplicate.
+Exactly once per (source, record id): the record's first ledger row (reference
+``usage:<source>:<record id>``, ``seq`` 0, unique) is written in the transaction that
+applies the record, so a record sent again, in the same batch, a later one, or by a
+concurrent caller, finds it or collides on it and counts as a duplicate. A record of
+0 bytes leaves a row of 0 bytes for the same reason. ``RatedRecord`` is the ledger's
+view of the rated records.
 """
 
 from collections.abc import Sequence

@@ -75,11 +75,9 @@ class LedgerPropertyTests(TestCase):
                 reference = f"usage:prop:{record}"
                 result = card_debit_usage(card=card, bytes=amount, reference=reference,
                                           at=now - timedelta(hours=lag_hours), now=now)
-                if amount == 0:
-                    self.assertFalse(result.applied)  # nothing to apply, nothing written
-                else:
-                    self.assertEqual(result.applied, reference not in usage)
-                    usage.setdefault(reference, amount)
+                # 0 bytes too: a row of 0 bytes is the record's proof that it counted
+                self.assertEqual(result.applied, reference not in usage)
+                usage.setdefault(reference, amount)
             elif op[0] == "wait":
                 now += timedelta(hours=op[1])
                 continue  # the state is allowed to lag until something advances it
@@ -130,9 +128,11 @@ class LedgerPropertyTests(TestCase):
                 self.assertIn(period.activated_at, closings)
                 if period.validity_start == ValidityStart.ON_PURCHASE:
                     self.assertEqual(period.starts_at, period.activated_at)
-            # a first-use period starts at its first usage (not before it was usable)
+            # a first-use period starts at its first usage with bytes (not before it was
+            # usable; a record of 0 bytes starts nothing)
             if period.validity_start == ValidityStart.ON_FIRST_USE and period.starts_at:
-                first = period.ledger.filter(kind=LedgerKind.DEBIT_USAGE).order_by("id").first()
+                first = (period.ledger.filter(kind=LedgerKind.DEBIT_USAGE).exclude(bytes=0)
+                         .order_by("id").first())
                 self.assertEqual(period.starts_at, max(first.at, period.activated_at))
             if period.starts_at is not None:
                 self.assertEqual(period.ends_at - period.starts_at,
@@ -151,7 +151,8 @@ class LedgerPropertyTests(TestCase):
         rows = period.ledger.filter(kind=LedgerKind.CREDIT_EXTEND).order_by("id")
         if period.validity_start == ValidityStart.ON_FIRST_USE:
             # extensions bought before the first use lengthened validity_days instead
-            first = period.ledger.filter(kind=LedgerKind.DEBIT_USAGE).order_by("id").first()
+            first = (period.ledger.filter(kind=LedgerKind.DEBIT_USAGE).exclude(bytes=0)
+                         .order_by("id").first())
             rows = rows.filter(id__gt=first.id)
         for row in rows:
             days = Plan.objects.get(code=row.note).validity_days

@@ -138,9 +138,33 @@ def test_it_never_lets_a_ledger_row_change_or_disappear(card, make_plan, now):
         row.delete()
 
 
-def test_zero_bytes_of_usage_only_moves_the_last_updated_time(card, make_plan, now):
-    period_create(card=card, plan=make_plan(), source="a", now=now)
+def test_zero_bytes_of_usage_moves_the_last_updated_time_and_counts_once(card, make_plan, now):
+    period = period_create(card=card, plan=make_plan(), source="a", now=now)
     result = card_debit_usage(card=card, bytes=0, reference="u0", at=now, now=now)
-    assert result.applied is False and result.debited == []
-    assert not LedgerEntry.objects.filter(reference="u0").exists()
+    again = card_debit_usage(card=card, bytes=0, reference="u0", at=now, now=now)
+
+    assert (result.applied, again.applied, result.debited) == (True, False, [])
+    row = LedgerEntry.objects.get(reference="u0")
+    assert (row.period_id, row.kind, row.bytes, row.balance_after) == (
+        period.pk, LedgerKind.DEBIT_USAGE, 0, GB)
     assert reload(card).usage_updated_at == now
+
+
+def test_zero_bytes_on_a_card_with_nothing_left_is_a_row_of_no_overage(card, make_plan, now):
+    period_create(card=card, plan=make_plan(), source="a", now=now)
+    card_debit_usage(card=card, bytes=GB, reference="u1", at=now, now=now)
+    card_debit_usage(card=card, bytes=0, reference="u0", at=now, now=now)
+
+    row = LedgerEntry.objects.get(reference="u0")
+    assert (row.period_id, row.kind, row.bytes, row.balance_after) == (
+        None, LedgerKind.OVERAGE, 0, 0)
+    assert reload(card).overage_bytes == 0
+
+
+def test_zero_bytes_does_not_start_a_first_use_period(card, make_plan, now):
+    period = period_create(card=card, plan=make_plan(validity_start="on_first_use"),
+                           source="a", now=now)
+    card_debit_usage(card=card, bytes=0, reference="u0", at=now, now=now)
+
+    period.refresh_from_db()
+    assert period.starts_at is None and period.ends_at is None

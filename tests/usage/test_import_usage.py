@@ -59,7 +59,7 @@ def test_it_rates_every_row_and_prints_a_summary(card_with_1gb, now, tmp_path, c
     assert "25/25 records" in err  # the progress bar
     period.refresh_from_db()
     assert period.used_bytes == 125 * MB
-    assert RatedRecord.objects.filter(source="roaming-hub").count() == 25
+    assert RatedRecord.objects.filter(reference__startswith="usage:roaming-hub:").count() == 25
     assert list(ledger_violations()) == []
 
 

@@ -197,7 +197,9 @@ def test_a_zero_byte_record_moves_last_updated_and_counts_once(card_with_500mb, 
     assert (first.applied, again.duplicates) == (1, 1)
     card.refresh_from_db()
     assert card.usage_updated_at == later
-    assert not LedgerEntry.objects.filter(reference="usage:gw1:z").exists()
+    # Its claim: one row of 0 bytes, which changes no balance.
+    row = LedgerEntry.objects.get(reference="usage:gw1:z")
+    assert (row.period_id, row.bytes, row.balance_after) == (period.pk, 0, 500 * MB)
 
 
 SETUPS = {

@@ -74,10 +74,11 @@ def card_debit_usage(*, card: Card, bytes: int, reference: str, at: datetime,
     one left to use; a queued period starts the moment the usage used up the last one.
 
     Exactly once per ``reference`` (``usage:<source>:<record id>``): a second call is
-    a no-op that returns the original result with ``applied=False``. Zero bytes is
-    nothing to apply: it only moves ``usage_updated_at`` and leaves no ledger row
-    (so it does not reserve its reference). Usage that arrives after its period was
-    closed is taken from what is active now.
+    a no-op that returns the original result with ``applied=False``. Zero bytes
+    changes no balance but is a record all the same: it leaves one row of 0 bytes
+    (which reserves its reference) and moves ``usage_updated_at``; it starts no
+    period. Usage that arrives after its period was closed is taken from what is
+    active now.
     """
     if bytes < 0:
         raise ServiceError(_("Usage cannot be a negative number of bytes."))
@@ -90,17 +91,17 @@ def card_debit_usage(*, card: Card, bytes: int, reference: str, at: datetime,
         if previous:
             _settle(card, now)
             return _replay(card, reference, previous)
-        if bytes == 0:
-            if card.usage_updated_at is None or at > card.usage_updated_at:
-                card.usage_updated_at = at
-                card.save(update_fields=["usage_updated_at", "updated_at"])
-            _settle(card, now)
-            return DebitResult(reference=reference, bytes=0, applied=False,
-                               ran_out=not _has_data(card))
         # Periods that ended before the usage happened must not take it.
         _advance(card, at)
         result = DebitResult(reference=reference, bytes=bytes)
         left, seq = bytes, 0
+        if bytes == 0:
+            # Nothing to take, but the record is seen: a row of 0 bytes on the period
+            # that would have taken usage (overage when none can), so it counts once.
+            period = _next_period(card)
+            ledger_apply(card=card, period=period,
+                         kind=LedgerKind.DEBIT_USAGE if period else LedgerKind.OVERAGE,
+                         amount=0, reference=reference, at=at, now=now)
         while left > 0:
             period = _next_period(card)
             if period is None:
