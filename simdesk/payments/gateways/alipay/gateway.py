@@ -219,6 +219,8 @@ class AlipayGateway(PaymentGateway):
         currency = _trade_currency(params)
         try:
             amount_minor = decimal_string_to_minor(params.get("total_amount", ""), currency)
+            if amount_minor <= 0:
+                raise ValueError(f"{amount_minor} is not a positive amount")
         except (ValueError, KeyError, TypeError) as error:
             # An unknown currency makes babel raise too: either way not an amount we read.
             raise WebhookMalformedError(f"bad total_amount: {error}") from None
