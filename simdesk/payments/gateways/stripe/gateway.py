@@ -315,7 +315,7 @@ class StripeGateway(PaymentGateway):
             if outcome == Outcome.SUCCEEDED:
                 token, label = saved_method_of(obj)
                 if token and not label:
-                    label = self._label_for(token)
+                    label = self.saved_method_label(token)
             return GatewayEvent(
                 gateway_payment_id=_id(obj), outcome=outcome, failure_code=failure_code,
                 failure_message=failure_message, saved_method_token=token,
@@ -334,7 +334,7 @@ class StripeGateway(PaymentGateway):
             raise TypeError("no amount and currency")
         return {"amount_minor": amount, "currency": currency.upper()}
 
-    def _label_for(self, token: str) -> str:
+    def saved_method_label(self, token: str) -> str:
         """The saved card's label: as simdesk already knows it, or asked of Stripe."""
         from simdesk.payments.models import SavedPaymentMethod
 

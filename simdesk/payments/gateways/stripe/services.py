@@ -48,11 +48,14 @@ def stripe_return_url(payment: Payment) -> str:
 
 def _apply(payment: Payment, intent: dict[str, Any], *, source: str, now: datetime) -> PayState:
     status = status_of(intent)
+    label = status.saved_method_label
+    if status.saved_method_token and not label:
+        label = _gateway().saved_method_label(status.saved_method_token)
     payment_apply_outcome(payment=payment, outcome=status.outcome, source=source, now=now,
                           failure_code=status.failure_code,
                           failure_message=status.failure_message,
                           saved_method_token=status.saved_method_token,
-                          saved_method_label=status.saved_method_label)
+                          saved_method_label=label)
     payment.refresh_from_db()
     secret = ""
     if payment.status == PaymentStatus.REQUIRES_ACTION:
