@@ -268,15 +268,16 @@ class PaypalPeer:
                        "method": "GET"}],
         }
         self.orders[order_id] = order
+        if wallet is not None:
+            context = wallet.get("experience_context") or {}
+            self.order_urls[order_id] = (context.get("return_url", ""),
+                                         context.get("cancel_url", ""))
         if wallet and wallet.get("vault_id"):
             return self._pay_from_vault(order, wallet)
         approve = {"href": f"{self.base_url}/checkoutnow?token={order_id}",
                    "rel": "payer-action" if wallet else "approve", "method": "GET"}
         order["links"].append(approve)
         if wallet is not None:
-            context = wallet.get("experience_context") or {}
-            self.order_urls[order_id] = (context.get("return_url", ""),
-                                         context.get("cancel_url", ""))
             vault = (wallet.get("attributes") or {}).get("vault") or {}
             self.order_vault[order_id] = vault.get("store_in_vault") == "ON_SUCCESS"
             order["payment_source"] = {"paypal": {}}
@@ -409,7 +410,11 @@ class PaypalPeer:
                 return f"{cancel_url}?{urlencode({'token': order_id})}"
             payer = (query.get("payer") or ["buyer"])[0]
             payer_id = _id(13)
-            if order["status"] == "CREATED":
+            if order["status"] == "PAYER_ACTION_REQUIRED":
+                # The vaulted wallet's owner did what PayPal asked: capture may go on.
+                order["status"] = "APPROVED"
+                self.order_payer[order_id] = "buyer"
+            elif order["status"] == "CREATED":
                 self.order_payer[order_id] = payer
                 order["status"] = "APPROVED"
                 email = f"{payer}@example.com"

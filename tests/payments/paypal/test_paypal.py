@@ -432,7 +432,8 @@ def test_a_declined_vaulted_wallet_is_a_decline(peer, alice, now):
     assert payment.gateway_payment_id in peer.orders
 
 
-def test_a_vaulted_wallet_needing_the_payer_parks_the_renewal(peer, alice, now):
+def test_a_vaulted_wallet_needing_the_payer_parks_the_renewal_until_they_act(
+        peer, alice, now, returns):
     token = peer.vault_create(customer="C1", behaviour="payer_action")
     method = SavedPaymentMethod.objects.create(customer=alice, gateway="paypal", token=token,
                                                label="PayPal")
@@ -441,6 +442,14 @@ def test_a_vaulted_wallet_needing_the_payer_parks_the_renewal(peer, alice, now):
                                           idempotency_key="renewal-1", now=now)
     assert payment.status == PaymentStatus.REQUIRES_ACTION
     assert payment.redirect_url == f"{peer.base_url}/checkoutnow?token={payment.gateway_payment_id}"
+    assert captures_of(peer, payment) == []
+    # when alice follows the link (from the renewal e-mail) and does what PayPal asks
+    response = returns(payment.redirect_url)
+    # then she is back at simdesk, which captured the renewal
+    assert response.status_code == 302
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert captures_of(peer, payment)[0]["amount"]["value"] == "15.00"
 
 
 def test_an_unknown_vault_id_is_not_a_decline(peer, alice, now):
@@ -451,3 +460,53 @@ def test_an_unknown_vault_id_is_not_a_decline(peer, alice, now):
     with pytest.raises(GatewayError) as error:
         get_gateway("paypal").charge_saved_method(payment=payment, method_token="nosuch")
     assert not isinstance(error.value, PaymentDeclined)
+
+
+def test_the_return_page_when_paypal_does_not_answer_keeps_the_payment_open(
+        peer, settings, begin, client, alice):
+    payment, approve = begin()
+    back = local(visit_paypal(approve))
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    settings.PAYPAL_API_BASE = f"http://127.0.0.1:{port}"
+    client.force_login(alice)
+    response = client.get(back)
+    assert response.status_code == 302 and response["Location"] == payment.return_url
+    assert any("did not answer" in str(m) for m in response.wsgi_request._messages)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+    # and coming back again once PayPal answers completes it
+    settings.PAYPAL_API_BASE = peer.base_url
+    client.get(back)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+
+
+# --- Settings ----------------------------------------------------------------------------
+
+
+def test_it_is_offered_only_with_its_keys_and_is_live_only_in_the_live_environment(
+        peer, settings):
+    from simdesk.payments.gateways.paypal.gateway import PaypalGateway
+
+    assert PaypalGateway.is_configured() and PaypalGateway().mode() == "test"
+    settings.PAYPAL_ENVIRONMENT = "live"
+    assert PaypalGateway().mode() == "live"
+    for name in ("PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_WEBHOOK_ID"):
+        saved = getattr(settings, name)
+        setattr(settings, name, "")
+        assert not PaypalGateway.is_configured(), name
+        setattr(settings, name, saved)
+
+
+def test_without_a_base_address_the_sdk_talks_to_paypal_itself(settings):
+    from simdesk.payments.gateways.paypal.client import paypal_client
+
+    settings.PAYPAL_API_BASE = ""
+    settings.PAYPAL_ENVIRONMENT = "sandbox"
+    assert paypal_client().config.get_base_uri() == "https://api-m.sandbox.paypal.com"
+    settings.PAYPAL_ENVIRONMENT = "live"
+    assert paypal_client().config.get_base_uri() == "https://api-m.paypal.com"
+    settings.PAYPAL_API_BASE = "http://127.0.0.1:9/"
+    assert paypal_client().config.get_base_uri() == "http://127.0.0.1:9"

@@ -144,7 +144,15 @@ def _minor(amount: Any) -> tuple[int | None, str]:
 
 
 def order_state(order: Mapping[str, Any]) -> OrderState:
-    """Read an order document (Orders v2 JSON) into what simdesk needs."""
+    """Read an order document (Orders v2 JSON) into what simdesk needs; GatewayError for
+    one that cannot be read (the outcome is then unknown, never guessed)."""
+    try:
+        return _order_state(order)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+        raise GatewayError(detail=f"unreadable PayPal order {error!r}: {order!r:.300}") from None
+
+
+def _order_state(order: Mapping[str, Any]) -> OrderState:
     order_id = str(order.get("id") or "")
     status = str(order.get("status") or "")
     units = order.get("purchase_units") or [{}]
@@ -185,6 +193,17 @@ def _safe_return_url(url: str) -> str:
     return url
 
 
+def _experience(payment) -> PaypalWalletExperienceContext:
+    """Where PayPal sends the customer back to (our return and cancel pages)."""
+    site = settings.SITE_URL
+    return PaypalWalletExperienceContext(
+        brand_name=settings.SITE_NAME[:127], shipping_preference="NO_SHIPPING",
+        user_action="PAY_NOW",
+        return_url=site + reverse("paypal:return", kwargs={"payment_id": payment.public_id}),
+        cancel_url=site + reverse("paypal:cancel", kwargs={"payment_id": payment.public_id}),
+    )
+
+
 def _purchase_unit(payment) -> PurchaseUnitRequest:
     # custom_id carries simdesk's reference (the order); invoice_id must be unique per
     # PayPal account, so it is the payment's own id (an order may need several attempts).
@@ -214,13 +233,7 @@ class PaypalGateway(PaymentGateway):
 
     def start_payment(self, *, payment, return_url: str, save_method: bool) -> StartResult:
         _safe_return_url(return_url)
-        site = settings.SITE_URL
-        wallet = PaypalWallet(experience_context=PaypalWalletExperienceContext(
-            brand_name=settings.SITE_NAME[:127], shipping_preference="NO_SHIPPING",
-            user_action="PAY_NOW",
-            return_url=site + reverse("paypal:return", kwargs={"payment_id": payment.public_id}),
-            cancel_url=site + reverse("paypal:cancel", kwargs={"payment_id": payment.public_id}),
-        ), attributes=(
+        wallet = PaypalWallet(experience_context=_experience(payment), attributes=(
             PaypalWalletAttributes(vault=PaypalWalletVaultInstruction(
                 store_in_vault="ON_SUCCESS", usage_type="MERCHANT", customer_type="CONSUMER"))
             if save_method and self.supports_saved_methods else APIHelper.SKIP))
@@ -341,8 +354,13 @@ class PaypalGateway(PaymentGateway):
     # --- Renewals, refunds, reconciliation -----------------------------------------------
 
     def charge_saved_method(self, *, payment, method_token: str) -> ChargeResult:
-        wallet = PaypalWallet(vault_id=method_token, stored_credential=PaypalWalletStoredCredential(
-            payment_initiator="MERCHANT", usage="SUBSEQUENT", usage_pattern="SUBSCRIPTION_PREPAID"))
+        # The experience context is where PayPal returns the customer if it asks them to
+        # act (PAYER_ACTION_REQUIRED): the same return page, which then captures.
+        wallet = PaypalWallet(
+            vault_id=method_token, experience_context=_experience(payment),
+            stored_credential=PaypalWalletStoredCredential(
+                payment_initiator="MERCHANT", usage="SUBSEQUENT",
+                usage_pattern="SUBSCRIPTION_PREPAID"))
         try:
             order = call(paypal_client().orders.create_order,
                          body=OrderRequest(intent="CAPTURE",

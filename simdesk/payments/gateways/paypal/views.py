@@ -54,6 +54,10 @@ def return_page(request, payment_id):
         return _back(request, payment)  # a reload, or the webhook was first
     try:
         state = get_gateway("paypal").capture(payment=payment)
+    except NotFound:  # PayPal was switched off since: reconciliation settles it later
+        messages.error(request, _("PayPal is not available right now. Nothing more will be "
+                                  "charged; this page updates once the payment is known."))
+        return _back(request, payment)
     except GatewayError as error:
         logger.warning("paypal: capture of %s failed: %s", payment.public_id, error.detail)
         messages.error(request, error.message)
