@@ -283,6 +283,44 @@ def test_it_refunds_in_parts_once_per_key_and_never_more_than_is_left(paid, driv
 # --- Saved methods (renewals) ------------------------------------------------------------
 
 
+def test_it_says_truly_whether_renewals_can_use_it(driver, alice, now):
+    gateway = get_gateway(driver.name)
+    assert gateway.supports_saved_methods == driver.saved_methods
+    if not driver.saved_methods:
+        # a charge without the customer is refused as a failure: never a success or a decline
+        payment = Payment.objects.create(customer=alice, gateway=driver.name, amount_minor=1500,
+                                         currency="USD", reference="renewal:1",
+                                         idempotency_key="renewal-1", off_session=True,
+                                         status_changed_at=now)
+        with pytest.raises(GatewayError):
+            gateway.charge_saved_method(payment=payment, method_token="tok_anything")
+
+
+def test_a_method_saved_while_paying_pays_the_renewal(begin, driver, client, alice, now,
+                                                      received):
+    if not driver.saved_methods:
+        pytest.skip(f"{driver.name} cannot charge saved methods off-session")
+    # given alice paid and asked to keep the method for renewals
+    payment, url = begin(save_method=True)
+    driver.customer_pays(client, payment, url, outcome="succeeded")
+    for response in driver.deliver_webhooks(client):
+        assert response.status_code == 200
+    payment.refresh_from_db()
+    method = payment.saved_method
+    assert method is not None and method.gateway == driver.name and method.label
+    assert method.customer_id == alice.pk
+    # when the renewal charges it without her
+    renewal = payment_charge_saved_method(customer=alice, method=method, amount_minor=1500,
+                                          currency="USD", reference="renewal:1",
+                                          idempotency_key="renewal-1", now=now)
+    for response in driver.deliver_webhooks(client):
+        assert response.status_code == 200
+    # then it is paid, for exactly that amount
+    assert renewal.status == PaymentStatus.SUCCEEDED
+    assert driver.charged_minor(renewal) == 1500
+    assert received == [("payment_succeeded", payment.pk), ("payment_succeeded", renewal.pk)]
+
+
 def test_it_charges_a_saved_method_once_per_key(driver, alice, client, now, received):
     method = _saved(driver, alice, outcome="succeeded")
 
