@@ -181,7 +181,7 @@ KINDS: dict[str, MessageKind] = {
 
 
 # --- Auto-renewal ----------------------------------------------------------------------------
-# Context for all four: card_iccid, plan_name, amount_minor, currency, settings_url (where
+# Context for all five: card_iccid, plan_name, amount_minor, currency, settings_url (where
 # the customer changes plan or payment method) and off_url (the signed one-click link that
 # turns auto-renewal off without signing in); each adds its own times or reason.
 
@@ -259,8 +259,32 @@ def _prepare_renewal_disabled(context: dict[str, Any], language: str) -> Prepare
     return Prepared({**_renewal_context(context, language), "reason": context.get("reason", "")})
 
 
+RENEWAL_AUTHENTICATION = "renewal_authentication"
+
+
+def notify_renewal_authentication(*, user, renewal: dict[str, Any], authenticate_url: str,
+                                  authenticate_by: datetime, card_label: str,
+                                  dedupe_key: str, now: datetime | None = None) -> Notification:
+    """Tell the customer their bank wants them to confirm a renewal charge: what it is for,
+    on which saved method (``card_label``), the link to confirm it (``authenticate_url``)
+    and until when (``authenticate_by``). Queued once per ``dedupe_key``."""
+    context = {**renewal, "authenticate_url": authenticate_url, "card_label": card_label,
+               "authenticate_by": authenticate_by.isoformat()}
+    return notification_queue(user=user, kind=RENEWAL_AUTHENTICATION, context=context,
+                              dedupe_key=dedupe_key, now=now or utcnow())
+
+
+def _prepare_renewal_authentication(context: dict[str, Any], language: str) -> Prepared:
+    return Prepared({**_renewal_context(context, language),
+                     "authenticate_url": absolute_url(context.get("authenticate_url", "")),
+                     "card_label": context.get("card_label", ""),
+                     "authenticate_by": _when(context.get("authenticate_by"))})
+
+
 KINDS.update({
     RENEWAL_REMINDER: MessageKind("renewal_reminder", _prepare_renewal_reminder),
+    RENEWAL_AUTHENTICATION: MessageKind("renewal_authentication",
+                                        _prepare_renewal_authentication),
     RENEWAL_SUCCEEDED: MessageKind("renewal_succeeded", _prepare_renewal_succeeded),
     RENEWAL_FAILED: MessageKind("renewal_failed", _prepare_renewal_failed),
     RENEWAL_DISABLED: MessageKind("renewal_disabled", _prepare_renewal_disabled),

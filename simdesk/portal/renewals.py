@@ -1,4 +1,5 @@
-"""A card's auto-renewal page, and the one-click "turn off" link from the e-mails.
+"""A card's auto-renewal page, the one-click "turn off" link from the e-mails, and the
+page a renewal charge's "confirm with your bank" e-mail links to.
 
 Views stay thin: ownership comes from the renewals selectors, changes from
 ``renewal_settings_update`` / ``renewal_disable``.
@@ -17,6 +18,7 @@ from simdesk.core.errors import NotFound, ServiceError
 from simdesk.renewals.selectors import (
     payment_methods_for,
     renewable_plans,
+    renewal_authentication_for_customer,
     renewal_current_period,
     renewal_settings_for_customer,
 )
@@ -121,3 +123,18 @@ def renewal_off(request, token):
         done = True
     return render(request, "portal/renewals/off.html",
                   {"card": card, "done": done, "tail": card.iccid[-4:]})
+
+
+@login_required
+def renewal_authenticate(request, public_id):
+    """What the bank asks the customer to confirm (plan, card, amount, saved method) and
+    the way to the gateway's authentication page; after it, what became of the charge."""
+    try:
+        auth = renewal_authentication_for_customer(
+            customer=request.user, payment_public_id=public_id, now=timezone.now(),
+            language=translation.get_language() or "en")
+    except NotFound as error:
+        raise Http404(str(error)) from error
+    return render(request, "portal/renewals/authenticate.html",
+                  {"auth": auth, "card": auth.card,
+                   "amount": auth.amount.format(translation.get_language())})

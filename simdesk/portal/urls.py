@@ -34,6 +34,8 @@ urlpatterns = [
     path("cards/<uuid:public_id>/periods/<uuid:period_public_id>/refund/",
          period_refund, name="period_refund"),
     path("renewal/off/<str:token>/", renewals.renewal_off, name="renewal_off"),
+    path("payments/<uuid:public_id>/authenticate/", renewals.renewal_authenticate,
+         name="payment_authenticate"),
     path("plans/", plans.plan_list, name="plans"),
     path("plans/<slug:code>/", plans.plan_detail, name="plan_detail"),
     path("checkout/", checkout.checkout_start, name="checkout_start"),

@@ -1,6 +1,6 @@
 """Auto-renewal: what each card should buy next, and each attempt to buy it."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -44,6 +44,8 @@ class RenewalSettings(BaseModel):
 class AttemptStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     CHARGING = "charging", _("Charging")
+    AWAITING_AUTHENTICATION = "authenticating", _("Waiting for the customer to "
+                                                          "confirm the payment")
     SUCCEEDED = "succeeded", _("Renewed")
     FAILED = "failed", _("Failed, will retry")
     GIVEN_UP = "given_up", _("Given up")
@@ -53,11 +55,15 @@ A = AttemptStatus
 ATTEMPT_TRANSITIONS: dict[str, set[str]] = {
     A.SCHEDULED: {A.CHARGING, A.GIVEN_UP},
     # A crashed worker leaves "charging": the next run picks it up again.
-    A.CHARGING: {A.CHARGING, A.SUCCEEDED, A.FAILED, A.GIVEN_UP},
-    A.FAILED: {A.CHARGING, A.GIVEN_UP},
+    A.CHARGING: {A.CHARGING, A.SUCCEEDED, A.FAILED, A.GIVEN_UP, A.AWAITING_AUTHENTICATION},
+    # The bank asked the customer to confirm the charge: they do (succeeded), fail or let
+    # the window pass (charging again, to record the decline), or renewal is switched off.
+    A.AWAITING_AUTHENTICATION: {A.SUCCEEDED, A.CHARGING, A.GIVEN_UP},
+    # A charge confirmed after its window closed was still taken: it renews the card.
+    A.FAILED: {A.CHARGING, A.GIVEN_UP, A.SUCCEEDED},
     A.SUCCEEDED: set(),
     # The customer switched auto-renewal on again: a new round for the same period.
-    A.GIVEN_UP: {A.SCHEDULED},
+    A.GIVEN_UP: {A.SCHEDULED, A.SUCCEEDED},
 }
 
 
@@ -77,6 +83,8 @@ class RenewalAttempt(BaseModel):
     round_start = models.PositiveIntegerField(_("first try of this round"), default=1)
     next_attempt_at = models.DateTimeField(_("next try at"), null=True, blank=True)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    # Set while the bank waits for the customer to confirm the current try's charge.
+    authenticate_by = models.DateTimeField(_("confirm the payment by"), null=True, blank=True)
     order = models.ForeignKey("orders.Order", on_delete=models.SET_NULL, null=True,
                               blank=True, related_name="+", verbose_name=_("order"))
     reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
@@ -88,6 +96,7 @@ class RenewalAttempt(BaseModel):
         verbose_name = _("renewal attempt")
         verbose_name_plural = _("renewal attempts")
         indexes = [models.Index(fields=["status", "next_attempt_at"]),
+                   models.Index(fields=["status", "authenticate_by"]),
                    models.Index(fields=["card", "succeeded_at"])]
 
     def __str__(self) -> str:
@@ -130,8 +139,17 @@ class RenewalAttempt(BaseModel):
         self.succeeded_at = at
         self.next_attempt_at = None
         self.claimed_until = None
+        self.authenticate_by = None
         self.move(A.SUCCEEDED, at=at,
-                  fields=("succeeded_at", "next_attempt_at", "claimed_until"))
+                  fields=("succeeded_at", "next_attempt_at", "claimed_until",
+                          "authenticate_by"))
+
+    def await_authentication(self, *, by: datetime, at: datetime) -> None:
+        """The bank asks the customer to confirm this try's charge until ``by``."""
+        self.authenticate_by = by
+        self.claimed_until = None
+        self.move(A.AWAITING_AUTHENTICATION, at=at, note=f"until {by:%Y-%m-%d %H:%M}",
+                  fields=("authenticate_by", "claimed_until"))
 
 
 class RenewalAttemptEvent(models.Model):
@@ -153,3 +171,8 @@ class RenewalAttemptEvent(models.Model):
 
 def dunning_schedule_hours() -> list[int]:
     return [int(h) for h in getattr(settings, "RENEWAL_DUNNING_SCHEDULE", [1, 6, 24])]
+
+
+def authentication_window() -> timedelta:
+    """How long a customer has to confirm a renewal charge their bank holds back."""
+    return timedelta(hours=int(getattr(settings, "RENEWAL_AUTHENTICATION_HOURS", 12)))

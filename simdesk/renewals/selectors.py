@@ -6,11 +6,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from simdesk.cards.models import Card, CardState, Period, PeriodState
 from simdesk.cards.selectors import card_get_for_customer
 from simdesk.catalog.models import Plan, PlanKind, PlanStatus, Stacking
-from simdesk.payments.models import SavedPaymentMethod
+from simdesk.core.errors import NotFound
+from simdesk.core.money import Money
+from simdesk.payments.models import Payment, PaymentStatus, SavedPaymentMethod
 
 from .models import AttemptStatus, RenewalAttempt, RenewalSettings
 
@@ -147,13 +150,69 @@ def cards_due_for_reminder(*, now: datetime) -> Iterator[Due]:
 
 
 def renewal_attempts_due_retry(*, now: datetime) -> QuerySet[RenewalAttempt]:
-    """Failed attempts whose next try is due, and charges a crashed worker left behind."""
+    """Failed attempts whose next try is due, charges a crashed worker left behind, and
+    charges whose customer did not confirm them with their bank in time."""
     return RenewalAttempt.objects.filter(
         Q(status=AttemptStatus.FAILED, next_attempt_at__lte=now)
         | Q(status=AttemptStatus.CHARGING, claimed_until__lte=now)
+        | Q(status=AttemptStatus.AWAITING_AUTHENTICATION, authenticate_by__lte=now)
     ).order_by("next_attempt_at", "pk")
 
 
 def renewals_succeeded_recently(*, card: Card, now: datetime) -> int:
     return RenewalAttempt.objects.filter(card=card, status=AttemptStatus.SUCCEEDED,
                                          succeeded_at__gt=now - timedelta(hours=24)).count()
+
+
+@dataclass(frozen=True)
+class RenewalAuthentication:
+    """A renewal charge the customer's bank asked them to confirm, as the customer sees it."""
+
+    payment: Payment
+    card: Card
+    plan_name: str
+    amount: Money
+    method_label: str
+    authenticate_by: datetime | None
+    #: "open" (confirm it now), "renewed" (it went through) or "closed" (too late, failed
+    #: or replaced by a later try)
+    state: str
+
+    @property
+    def bank_url(self) -> str:
+        """The gateway's authentication address, if it is one a link may point at."""
+        url = self.payment.redirect_url
+        if url.startswith(("https://", "http://")) or (url.startswith("/")
+                                                       and not url.startswith("//")):
+            return url
+        return ""
+
+
+def renewal_authentication_for_customer(*, customer, payment_public_id, now: datetime,
+                                        language: str) -> RenewalAuthentication:
+    """The renewal charge ``payment_public_id`` of ``customer``, waiting for (or past) the
+    bank's confirmation; NotFound if it is not theirs or not a renewal charge."""
+    payment = (Payment.objects.filter(public_id=payment_public_id, customer=customer,
+                                      off_session=True)
+               .select_related("saved_method").first())
+    attempt = payment and (RenewalAttempt.objects
+                           .filter(idempotency_key=payment.reference, card__owner=customer)
+                           .select_related("card", "order__plan", "period__plan").first())
+    if attempt is None:
+        raise NotFound(_("This payment was not found."), code="payment_not_found")
+    plan = attempt.order.plan if attempt.order_id else attempt.period.plan
+    current = payment.idempotency_key == f"{attempt.idempotency_key}:{attempt.attempt_count}"
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED,
+                          PaymentStatus.REFUNDED):
+        state = "renewed"
+    elif (current and payment.status == PaymentStatus.REQUIRES_ACTION
+          and attempt.status == AttemptStatus.AWAITING_AUTHENTICATION
+          and attempt.authenticate_by and attempt.authenticate_by > now):
+        state = "open"
+    else:
+        state = "closed"
+    return RenewalAuthentication(
+        payment=payment, card=attempt.card, plan_name=plan.name_for(language),
+        amount=Money(payment.amount_minor, payment.currency),
+        method_label=str(payment.saved_method or ""),
+        authenticate_by=attempt.authenticate_by if state == "open" else None, state=state)

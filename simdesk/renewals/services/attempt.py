@@ -7,6 +7,12 @@ Two workers may run this for the same card at once, and a worker may die anywher
 - the order's idempotency key is the attempt's key, so a rerun finds the same order;
 - each charge's idempotency key is ``<attempt key>:<try>`` and the try number only
   moves on after a recorded decline, so a rerun after a crash reuses the same charge.
+
+When the bank holds a charge back for the customer to confirm (3-D Secure), the attempt
+waits ("authenticating") until ``authenticate_by`` and the customer is e-mailed a link
+to the portal page that sends them to the bank. The gateway's webhook then completes
+the renewal like any success (``renewal_payment_succeeded``); a failed confirmation, or
+a window that passes without one, is recorded as a decline and dunning goes on.
 """
 
 import logging
@@ -14,12 +20,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from simdesk.cards.models import Card, PeriodState
 from simdesk.core.errors import ServiceError
 from simdesk.notifications.messages import (
+    notify_renewal_authentication,
     notify_renewal_disabled,
     notify_renewal_failed,
     notify_renewal_succeeded,
@@ -27,10 +35,16 @@ from simdesk.notifications.messages import (
 from simdesk.orders.models import Order, OrderStatus
 from simdesk.orders.services import order_create, order_payment_confirmed
 from simdesk.payments.gateways.base import GatewayError
-from simdesk.payments.models import PaymentStatus
-from simdesk.payments.services import payment_charge_saved_method
+from simdesk.payments.models import Payment, PaymentStatus
+from simdesk.payments.services import payment_charge_saved_method, payment_reconcile
 
-from ..models import AttemptStatus, RenewalAttempt, RenewalSettings, dunning_schedule_hours
+from ..models import (
+    AttemptStatus,
+    RenewalAttempt,
+    RenewalSettings,
+    authentication_window,
+    dunning_schedule_hours,
+)
 from ..selectors import renewal_current_period, renewal_due_reason, renewals_succeeded_recently
 from ..webhooks import renewal_failed_emit
 from .common import renewal_currency, renewal_summary
@@ -48,6 +62,9 @@ PAYMENT_UNKNOWN = object()
 # Shorter than LEASE, so a renewal a dead worker never began waits no longer than one
 # it began.
 ENQUEUE_LEASE = timedelta(minutes=5)
+# The customer always gets at least this long to confirm a charge, even when the period
+# ends sooner (a low-data renewal close to the end).
+MIN_AUTHENTICATION_WINDOW = timedelta(hours=1)
 
 
 def renewals_mark_enqueued(*, card_ids: list[int], now: datetime) -> None:
@@ -89,6 +106,9 @@ def _claim(card: Card, now: datetime) -> RenewalAttempt | None:
         elif attempt.status == AttemptStatus.FAILED:
             if attempt.next_attempt_at and attempt.next_attempt_at > now:
                 return None
+        elif attempt.status == AttemptStatus.AWAITING_AUTHENTICATION:
+            if attempt.authenticate_by and attempt.authenticate_by > now:
+                return None  # the customer may still confirm the charge
         elif attempt.claimed_until and attempt.claimed_until > now:
             return None  # charging: another worker holds the lease
         if attempt.status in (AttemptStatus.SCHEDULED, AttemptStatus.FAILED):
@@ -97,9 +117,10 @@ def _claim(card: Card, now: datetime) -> RenewalAttempt | None:
                                card.public_id, _max_per_24h())
                 return None
             attempt.attempt_count += 1
+            attempt.authenticate_by = None
         attempt.claimed_until = now + LEASE
         attempt.move(AttemptStatus.CHARGING, at=now, note=f"try {attempt.attempt_count}",
-                     fields=("attempt_count", "claimed_until"))
+                     fields=("attempt_count", "claimed_until", "authenticate_by"))
         return attempt
 
 
@@ -124,7 +145,10 @@ def renewal_attempt(*, card: Card, now: datetime) -> RenewalAttempt | None:
     fulfilled (the new period queues behind the current one, so it starts exactly
     when the current one ends) and the customer is told. A decline is retried after
     each of RENEWAL_DUNNING_SCHEDULE hours, the customer told each time; after the
-    last retry auto-renewal switches off and the customer is told.
+    last retry auto-renewal switches off and the customer is told. A charge the bank
+    holds for the customer's confirmation waits until ``authenticate_by`` (the customer
+    is e-mailed a link); run after that, it counts as a decline unless the gateway, asked
+    once more, says it went through.
 
     Safe to call twice and concurrently: one period is charged for at most once.
     Returns the attempt it worked on, or None if nothing was due.
@@ -175,19 +199,96 @@ def renewal_attempt(*, card: Card, now: datetime) -> RenewalAttempt | None:
         return attempt
     summary = renewal_summary(card=card, plan=plan, amount_minor=order.total_minor,
                               currency=order.currency)
+    window_passed = attempt.authenticate_by is not None
+    if payment is not None and window_passed and payment.status in (
+            PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING):
+        # Before calling it a decline, ask the gateway once (a confirmation whose webhook
+        # was lost or is late).
+        payment_reconcile(payment=payment, now=now)
+        payment.refresh_from_db()
     if payment is None or payment.status == PaymentStatus.SUCCEEDED:
         return _succeeded(attempt, order, payment, summary, now)
-    if payment.status in (PaymentStatus.PENDING,):
+    if payment.status == PaymentStatus.REQUIRES_ACTION and not window_passed:
+        return _await_authentication(attempt, order, payment, summary, now)
+    if payment.status == PaymentStatus.PENDING and not window_passed:
         RenewalAttempt.objects.filter(pk=attempt.pk).update(
             claimed_until=now + UNKNOWN_OUTCOME_RETRY)
         return attempt
     with translation.override(customer.language or "en"):
-        if payment.status == PaymentStatus.REQUIRES_ACTION:
-            reason = _("Your bank asks you to confirm this payment, which cannot be done "
-                       "automatically. Please choose another payment method.")
+        if payment.status in (PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING):
+            reason = _("You did not confirm the payment with your bank in time.")
         else:
             reason = str(payment.failure_reason)
     return _declined(attempt, rs, plan, reason, now, order=order, payment=payment)
+
+
+def _await_authentication(attempt: RenewalAttempt, order: Order, payment: Payment,
+                          summary: dict, now: datetime) -> RenewalAttempt:
+    """Park the attempt until the customer confirms the charge, and e-mail them the link."""
+    ends_at = attempt.period.ends_at
+    by = now + authentication_window()
+    if ends_at is not None:
+        # Confirmed before the period ends, the new one still starts without a gap.
+        by = min(by, max(ends_at, now + MIN_AUTHENTICATION_WINDOW))
+    with transaction.atomic():
+        locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        if locked.payment_id != payment.pk:
+            locked.payment = payment
+            locked.payment_attempts = attempt.attempt_count
+            locked.save(update_fields=["payment", "payment_attempts", "updated_at"])
+        attempt = RenewalAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.status != AttemptStatus.CHARGING:
+            return attempt  # the webhook was quicker: the renewal is already done
+        attempt.await_authentication(by=by, at=now)
+        path = reverse("portal:payment_authenticate", args=[payment.public_id])
+        notify_renewal_authentication(
+            user=order.customer, renewal=summary, authenticate_url=f"{settings.SITE_URL}{path}",
+            authenticate_by=by, card_label=str(payment.saved_method or ""),
+            dedupe_key=f"{attempt.idempotency_key}:authenticate:{attempt.attempt_count}",
+            now=now)
+    logger.info("renewals: %s waits for the customer to confirm %s until %s",
+                attempt.idempotency_key, payment.public_id, by.isoformat())
+    return attempt
+
+
+def _attempt_of(payment: Payment) -> RenewalAttempt | None:
+    return (RenewalAttempt.objects.filter(idempotency_key=payment.reference)
+            .select_related("card__owner", "period", "order").first())
+
+
+def renewal_payment_succeeded(*, payment: Payment, now: datetime) -> RenewalAttempt | None:
+    """The gateway says a renewal charge went through (e.g. once the customer confirmed it
+    with their bank): the renewal completes exactly as an immediate success would.
+
+    Rules: any charge of the attempt that succeeded renews the card (the money was
+    taken, even after its window closed); the order is confirmed once, so one period.
+    Payments of anything else are ignored. Safe to call twice and concurrently.
+    """
+    attempt = _attempt_of(payment)
+    if attempt is None or attempt.status == AttemptStatus.SUCCEEDED:
+        return attempt
+    order = Order.objects.filter(payment=payment).first() or attempt.order
+    if order is None:
+        return attempt
+    summary = renewal_summary(card=attempt.card, plan=order.plan,
+                              amount_minor=order.total_minor, currency=order.currency)
+    return _succeeded(attempt, order, payment, summary, now)
+
+
+def renewal_payment_failed(*, payment: Payment, now: datetime) -> RenewalAttempt | None:
+    """The customer failed (or refused) to confirm a charge their bank held back: the
+    renewal counts as declined now, without waiting for the window to pass. Other
+    payments are ignored. Safe to call twice."""
+    attempt = _attempt_of(payment)
+    if attempt is None or payment.idempotency_key != (
+            f"{attempt.idempotency_key}:{attempt.attempt_count}"):
+        return None
+    closed = RenewalAttempt.objects.filter(
+        pk=attempt.pk, status=AttemptStatus.AWAITING_AUTHENTICATION).update(
+        authenticate_by=now)
+    if not closed:
+        return None
+    return renewal_attempt(card=attempt.card, now=now)
 
 
 def _succeeded(attempt: RenewalAttempt, order: Order, payment, summary: dict,
@@ -233,11 +334,13 @@ def _declined(attempt: RenewalAttempt, rs: RenewalSettings, plan, reason: str, n
             return attempt
         attempt.failure_message = reason[:300]
         attempt.claimed_until = None
+        attempt.authenticate_by = None
         retries_done = attempt.attempt_count - attempt.round_start
         if retries_done < len(schedule):
             attempt.next_attempt_at = now + timedelta(hours=schedule[retries_done])
             attempt.move(AttemptStatus.FAILED, at=now, note=reason,
-                         fields=("failure_message", "claimed_until", "next_attempt_at"))
+                         fields=("failure_message", "claimed_until", "next_attempt_at",
+                                 "authenticate_by"))
             notify_renewal_failed(user=card.owner, renewal=summary, reason=reason,
                                   next_attempt_at=attempt.next_attempt_at,
                                   dedupe_key=f"{attempt.idempotency_key}:failed:"
@@ -245,7 +348,8 @@ def _declined(attempt: RenewalAttempt, rs: RenewalSettings, plan, reason: str, n
         else:
             attempt.next_attempt_at = None
             attempt.move(AttemptStatus.GIVEN_UP, at=now, note=reason,
-                         fields=("failure_message", "claimed_until", "next_attempt_at"))
+                         fields=("failure_message", "claimed_until", "next_attempt_at",
+                                 "authenticate_by"))
             renewal_disable(card=card, reason="payment declined after the last retry", now=now)
             notify_renewal_disabled(user=card.owner, renewal=summary, reason=reason,
                                     dedupe_key=f"{attempt.idempotency_key}:disabled", now=now)

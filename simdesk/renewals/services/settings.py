@@ -96,11 +96,15 @@ def _restart_given_up(card: Card, now: datetime) -> None:
 
 
 def _give_up_open_attempts(card: Card, now: datetime, note: str) -> None:
-    # A charge in flight ("charging") finishes; anything merely waiting is dropped.
+    # A charge in flight ("charging") finishes; anything merely waiting is dropped (a
+    # charge the customer still confirms with their bank afterwards renews the card).
     for attempt in RenewalAttempt.objects.filter(
-            card=card, status__in=(AttemptStatus.SCHEDULED, AttemptStatus.FAILED)):
+            card=card, status__in=(AttemptStatus.SCHEDULED, AttemptStatus.FAILED,
+                                   AttemptStatus.AWAITING_AUTHENTICATION)):
         attempt.next_attempt_at = None
-        attempt.move(AttemptStatus.GIVEN_UP, at=now, note=note, fields=("next_attempt_at",))
+        attempt.authenticate_by = None
+        attempt.move(AttemptStatus.GIVEN_UP, at=now, note=note,
+                     fields=("next_attempt_at", "authenticate_by"))
 
 
 def renewal_disable(*, card: Card, reason: str, now: datetime) -> RenewalSettings:
