@@ -180,3 +180,14 @@ def test_the_notifies_about_refunds_move_nothing(deliver, paid_at_alipay, alice_
     assert (payment.status, payment.refunded_minor) == (PaymentStatus.REFUNDED, 6800)
     assert received.count(("payment_succeeded", payment.pk)) == 1
     assert not any(name == "payment_failed" for name, _pk in received)
+
+
+def test_a_payment_notify_that_names_no_refund_pays(deliver, paid_at_alipay, alice_browser,
+                                                   alipay):
+    payment, [(url, body)] = paid_at_alipay
+    params = {k: v for k, v in fields(body).items() if k not in ("sign", "sign_type")}
+    params["refund_fee"] = "0.00"
+    [response] = deliver(alice_browser, [(url, form(sign_params(alipay.key, params)))])
+    assert response.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED

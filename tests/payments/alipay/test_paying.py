@@ -76,6 +76,15 @@ def test_a_phone_gets_wap_pay(alice_browser, start):
     assert 'data-cashier="wap"' in seen.cashier.body
 
 
+def test_wap_pay_leads_back_to_an_absolute_address(alice_browser, start):
+    payment, url = start(return_url="/orders/x/")
+    seen = customer_at_alipay(alice_browser, url, outcome="succeeded", device="phone")
+    request = signed_request(seen.cashier_url)
+    assert '"quit_url":"http://127.0.0.1:8000/orders/x/"' in request["biz_content"]
+    # and after paying, the customer lands on the payment's own page
+    assert seen.final["Location"] == "/orders/x/"
+
+
 def test_the_checkout_can_say_which_device_it_is(alice_browser, start):
     payment, url = start()
     phone = customer_at_alipay(alice_browser, url, outcome="succeeded", device="phone",

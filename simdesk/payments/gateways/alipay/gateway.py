@@ -164,7 +164,8 @@ class AlipayGateway(PaymentGateway):
             biz["trans_currency"] = payment.currency
         if phone and payment.return_url:
             # Where WAP pay's "back" leads when the customer leaves without paying.
-            biz["quit_url"] = payment.return_url
+            biz["quit_url"] = (settings.SITE_URL + payment.return_url
+                               if payment.return_url.startswith("/") else payment.return_url)
         subject = SUBJECT_FORBIDDEN.sub(" ", f"{settings.SITE_NAME} {payment.reference}")
         return AlipayClient.from_settings().pay_url(
             phone=phone, subject=subject[:256], out_trade_no=out_trade_no_for(payment),
@@ -224,7 +225,10 @@ class AlipayGateway(PaymentGateway):
         except (ValueError, KeyError, TypeError) as error:
             # An unknown currency makes babel raise too: either way not an amount we read.
             raise WebhookMalformedError(f"bad total_amount: {error}") from None
-        refund = bool(params.get("gmt_refund") or params.get("refund_fee"))
+        # Alipay reports refunds with the same notify; they carry gmt_refund and the
+        # total refunded so far (refund_fee).
+        refund = bool(params.get("gmt_refund")) or params.get("refund_fee", "") not in (
+            "", "0", "0.0", "0.00")
         outcome = None if refund else TRADE_OUTCOMES[status]
         return GatewayEvent(
             event_id=notify_id,
