@@ -94,3 +94,14 @@ def test_a_cross_border_refund_is_in_the_trade_currency(alice_browser, start, al
     biz = refund_requests(alipay)[0]["biz_content"]
     assert '"refund_amount":"200"' in biz and '"refund_currency":"JPY"' in biz
     assert str(alipay.trade(payment.gateway_payment_id).refunded) == "200"
+
+
+def test_alipay_refuses_one_out_request_no_for_two_amounts(paid, alipay):
+    client = AlipayClient.from_settings()
+    client.trade_refund(out_trade_no=paid.gateway_payment_id, refund_amount="1.00",
+                        out_request_no="rf_same")
+    with pytest.raises(AlipayCallFailed) as refused:
+        client.trade_refund(out_trade_no=paid.gateway_payment_id, refund_amount="2.00",
+                            out_request_no="rf_same")
+    assert refused.value.sub_code == "ACQ.INVALID_PARAMETER"
+    assert str(alipay.trade(paid.gateway_payment_id).refunded) == "1.00"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -226,11 +225,3 @@ class AlipayClient:
             return self._sdk.verify(data, signature)
         except (ValueError, TypeError, binascii.Error, AliPayException):
             return False
-
-
-def decode_json_field(text: str) -> Any:
-    """A JSON value Alipay nests inside a form field (e.g. ``fund_bill_list``), or None."""
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return None
