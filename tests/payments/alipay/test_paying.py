@@ -191,3 +191,12 @@ def test_alipay_keeps_no_payment_methods(start, alipay):
     with pytest.raises(GatewayError) as refused:
         gateway.charge_saved_method(payment=payment, method_token="anything")
     assert "one-off" in refused.value.detail
+
+
+def test_a_payment_started_before_alipay_was_switched_off_is_not_sent_there(
+        alice_browser, start, settings):
+    payment, url = start()
+    settings.PAYMENT_GATEWAYS = ["sandbox"]
+    response = alice_browser.get(url)
+    assert response.status_code == 503
+    assert "choose another payment method" in response.content.decode()

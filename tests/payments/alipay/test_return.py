@@ -79,3 +79,14 @@ def test_a_signed_return_about_a_trade_simdesk_does_not_know_is_a_404_page(clien
         "timestamp": "2026-11-25 12:00:00", "version": "1.0"})
     response = client.get(f"/payments/alipay/return/?{urlencode(params)}")
     assert response.status_code == 404
+
+
+def test_a_return_after_alipay_was_switched_off_goes_on_and_changes_nothing(
+        alice_browser, start, alipay, settings):
+    payment, url = start()
+    seen = customer_at_alipay(alice_browser, url, outcome="succeeded", come_back=False)
+    settings.PAYMENT_GATEWAYS = ["sandbox"]
+    response = alice_browser.get(site_path(seen.back_to_simdesk))
+    assert (response.status_code, response["Location"]) == (302, RETURN)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING

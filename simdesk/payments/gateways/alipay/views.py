@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 
 from simdesk.core.clock import utcnow
 from simdesk.core.errors import NotFound
+from simdesk.payments.gateways import enabled_gateway_names
 from simdesk.payments.models import Payment, PaymentStatus
 from simdesk.payments.selectors import payment_get_for_customer
 from simdesk.payments.services import payment_reconcile
@@ -78,14 +79,21 @@ def pay_redirect(request, payment_id):
         # Paid, failed or refunded already: nothing to do at Alipay.
         return HttpResponseRedirect(payment.return_url or reverse("portal:orders"))
     try:
+        if AlipayGateway.name not in enabled_gateway_names():
+            # Switched off (or its keys removed) since the payment started.
+            raise GatewayError(detail="alipay is not enabled")
         url = _gateway().pay_url(payment=payment, phone=is_phone(request))
     except GatewayError as error:
         logger.error("alipay: cannot sign the cashier address for %s: %s", payment.public_id,
                      error.detail)
-        return _problem(request, status=503, title=_("Alipay is not available"),
-                        message=_("Alipay cannot be reached from here at the moment. Try "
-                                  "again in a few minutes or choose another payment method."))
+        return _unavailable(request)
     return HttpResponseRedirect(url)
+
+
+def _unavailable(request) -> HttpResponse:
+    return _problem(request, status=503, title=_("Alipay is not available"),
+                    message=_("Alipay cannot be reached from here at the moment. Try again in "
+                              "a few minutes or choose another payment method."))
 
 
 @require_GET
@@ -102,8 +110,7 @@ def return_page(request):
                                   "so it proves nothing about your payment."))
     except GatewayError as error:
         logger.error("alipay: cannot verify a return: %s", error.detail)
-        return _problem(request, status=503, title=_("Alipay is not available"),
-                        message=_("Alipay payments cannot be checked at the moment."))
+        return _unavailable(request)
     out_trade_no = params.get("out_trade_no", "")
     payment = (Payment.objects.filter(gateway=AlipayGateway.name,
                                       gateway_payment_id=out_trade_no).first()
@@ -114,5 +121,9 @@ def return_page(request):
                                   "know."))
     # Alipay's return only says the customer finished at the cashier; what happened to
     # the money is asked of Alipay itself (and the notify says it again).
-    payment_reconcile(payment=payment, now=utcnow())
+    try:
+        payment_reconcile(payment=payment, now=utcnow())
+    except NotFound:
+        # Alipay was switched off meanwhile: the reconciliation sweep asks again later.
+        logger.warning("alipay: return for %s while alipay is not enabled", payment.public_id)
     return HttpResponseRedirect(payment.return_url or reverse("portal:orders"))
