@@ -16,11 +16,14 @@ from simdesk.orders.models import OrderStatus
 from simdesk.orders.services import order_create, order_pay
 from simdesk.payments.gateways import get_gateway
 from simdesk.payments.gateways.alipay.gateway import out_trade_no_for
+from simdesk.payments.gateways.base import GatewayError
 from simdesk.payments.models import Payment, PaymentStatus
 
 from .peer import browse, customer_at_alipay, deliver
 
 pytestmark = pytest.mark.django_db
+
+RETURN = "http://127.0.0.1:8000/orders/x/"
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
           "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
@@ -109,9 +112,6 @@ def test_one_idempotency_key_is_one_alipay_trade(start, alipay):
     assert other.gateway_payment_id != payment.gateway_payment_id
 
 
-RETURN = "http://127.0.0.1:8000/orders/x/"
-
-
 def test_the_cashier_address_is_signed_when_the_customer_leaves(alice_browser, start, alipay):
     # given a payment started an hour ago, and the Alipay address signed back then
     payment, url = start()
@@ -186,8 +186,6 @@ def test_alipay_keeps_no_payment_methods(start, alipay):
     gateway = get_gateway("alipay")
     payment, _url = start()
     assert gateway.supports_saved_methods is False
-    from simdesk.payments.gateways.base import GatewayError
-
     with pytest.raises(GatewayError) as refused:
         gateway.charge_saved_method(payment=payment, method_token="anything")
     assert "one-off" in refused.value.detail
