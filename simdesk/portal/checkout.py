@@ -49,6 +49,13 @@ class CouponForm(forms.Form):
 
 
 class PayForm(forms.Form):
+    """How to pay: the enabled gateways, and whether to keep the method for auto-renewal.
+
+    The box is offered only if some enabled gateway can keep methods; when only some
+    can, its help text names them (the page works without JavaScript, so the box cannot
+    hide itself), and ticking it with another gateway is refused with a message.
+    """
+
     gateway = forms.ChoiceField(label=gettext_lazy("Pay with"), widget=forms.RadioSelect)
     save_method = forms.BooleanField(
         label=gettext_lazy("Remember this payment method for auto-renewal"), required=False,
@@ -58,10 +65,29 @@ class PayForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [(g.name, _gateway_label(g)) for g in enabled_gateways()]
+        self.gateways = {g.name: g for g in enabled_gateways()}
+        choices = [(name, _gateway_label(g)) for name, g in self.gateways.items()]
         self.fields["gateway"].choices = choices
         if choices:
             self.fields["gateway"].initial = choices[0][0]
+        savers = [_gateway_label(g) for g in self.gateways.values() if g.supports_saved_methods]
+        if not savers:
+            del self.fields["save_method"]
+        elif len(savers) < len(choices):
+            self.fields["save_method"].help_text = _(
+                "Only %(methods)s can be remembered. Nothing is charged automatically until "
+                "you turn auto-renewal on for a card.") % {"methods": ", ".join(savers)}
+
+    def clean(self):
+        data = super().clean()
+        gateway = self.gateways.get(data.get("gateway") or "")
+        if data.get("save_method") and gateway is not None \
+                and not gateway.supports_saved_methods:
+            self.add_error("save_method", _(
+                "%(method)s cannot be remembered for auto-renewal. Untick this box, or "
+                "choose a method that can be.") % {"method": _gateway_label(gateway)})
+        data.setdefault("save_method", False)
+        return data
 
 
 def _gateway_label(gateway) -> str:

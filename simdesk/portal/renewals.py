@@ -20,6 +20,7 @@ from simdesk.renewals.selectors import (
     renewable_plans,
     renewal_authentication_for_customer,
     renewal_current_period,
+    renewal_method_problem,
     renewal_settings_for_customer,
 )
 from simdesk.renewals.services import renewal_disable, renewal_settings_update
@@ -106,7 +107,8 @@ def renewal_settings(request, public_id):
     else:
         form, currency = _form(request, rs)
     return render(request, "portal/renewals/settings.html",
-                  {"form": form, "card": rs.card, "settings": rs}, status=status)
+                  {"form": form, "card": rs.card, "settings": rs,
+                   "method_problem": renewal_method_problem(rs=rs)}, status=status)
 
 
 def renewal_off(request, token):

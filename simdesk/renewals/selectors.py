@@ -13,6 +13,7 @@ from simdesk.cards.selectors import card_get_for_customer
 from simdesk.catalog.models import Plan, PlanKind, PlanStatus, Stacking
 from simdesk.core.errors import NotFound
 from simdesk.core.money import Money
+from simdesk.payments.gateways import enabled_gateways
 from simdesk.payments.models import Payment, PaymentStatus, SavedPaymentMethod
 
 from .models import AttemptStatus, RenewalAttempt, RenewalSettings
@@ -46,8 +47,33 @@ def renewable_plans() -> QuerySet[Plan]:
             .order_by("code"))
 
 
+def renewal_gateway_names() -> list[str]:
+    """Gateways that can charge a saved method now: enabled, and able to keep methods."""
+    return [g.name for g in enabled_gateways() if g.supports_saved_methods]
+
+
 def payment_methods_for(*, customer) -> QuerySet[SavedPaymentMethod]:
-    return SavedPaymentMethod.objects.filter(customer=customer, removed_at__isnull=True)
+    """The customer's saved methods auto-renewal can charge: not removed, and kept by a
+    gateway that is enabled and can charge saved methods."""
+    return SavedPaymentMethod.objects.filter(customer=customer, removed_at__isnull=True,
+                                             gateway__in=renewal_gateway_names())
+
+
+def renewal_method_problem(*, rs: RenewalSettings) -> str:
+    """Why the saved method chosen for ``rs`` cannot be charged ("" if it can, or if none
+    is chosen), written for the customer."""
+    method = rs.payment_method
+    if method is None:
+        return ""
+    if method.removed_at is not None:
+        return str(_("The payment method chosen for this card (%(method)s) was removed. "
+                     "Choose another one, or auto-renewal cannot buy the next plan.")
+                   % {"method": method})
+    if method.gateway not in renewal_gateway_names():
+        return str(_("The payment method chosen for this card (%(method)s) can no longer be "
+                     "used: its payment service is not offered any more. Choose another "
+                     "one, or auto-renewal cannot buy the next plan.") % {"method": method})
+    return ""
 
 
 def renewal_current_period(*, card: Card) -> Period | None:
