@@ -315,11 +315,13 @@ ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default
 REFUND_WINDOW_DAYS = env.int("REFUND_WINDOW_DAYS", default=14)
 
 # Auto-renewal: retries after a declined charge (hours after each decline), at most this
-# many successful renewals per card in any 24 hours, and the reminder this many hours
-# before a scheduled charge.
+# many successful renewals per card in any 24 hours, the reminder this many hours
+# before a scheduled charge, and how long a customer has to confirm a charge their bank
+# holds back (never past the period's end, but at least an hour).
 RENEWAL_DUNNING_SCHEDULE = env.list("RENEWAL_DUNNING_SCHEDULE", cast=int, default=[1, 6, 24])
 RENEWAL_MAX_PER_24H = env.int("RENEWAL_MAX_PER_24H", default=2)
 RENEWAL_REMINDER_HOURS = env.int("RENEWAL_REMINDER_HOURS", default=24)
+RENEWAL_AUTHENTICATION_HOURS = env.int("RENEWAL_AUTHENTICATION_HOURS", default=12)
 
 # --- Support --------------------------------------------------------------------
 
