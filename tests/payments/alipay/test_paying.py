@@ -198,3 +198,28 @@ def test_a_payment_started_before_alipay_was_switched_off_is_not_sent_there(
     response = alice_browser.get(url)
     assert response.status_code == 503
     assert "choose another payment method" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alice_pays_an_order_with_alipay_from_the_checkout_page(alipay, alice, card, make_plan,
+                                                                 client):
+    # given alice reviewing her order of a 68.00 CNY plan, logged in on her phone
+    plan = make_plan(prices={"CNY": 6800})
+    order = order_create(customer=alice, card=card, plan=plan, currency="CNY",
+                         idempotency_key="buy-1", now=timezone.now())
+    client.force_login(alice)
+    # when she chooses Alipay on the checkout page
+    response = client.post(f"/checkout/{order.public_id}/pay/", {"gateway": "alipay"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    # and pays in Alipay's WAP cashier, coming back through simdesk's return page
+    seen = customer_at_alipay(client, response["Location"], outcome="succeeded",
+                              user_agent=IPHONE)
+    assert signed_request(seen.cashier_url)["method"] == "alipay.trade.wap.pay"
+    # then she lands on her order, already paid and fulfilled (the trade query said so)
+    assert seen.final["Location"].endswith(f"/orders/{order.public_id}/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED
+    # and Alipay's notify, arriving after, changes nothing and is answered "success"
+    assert [r.content for r in deliver(client, alipay.take_notifies())] == [b"success"]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED
