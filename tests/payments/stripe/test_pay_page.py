@@ -251,3 +251,11 @@ def test_an_order_paid_by_card_is_fulfilled(order, confirm, stripe, client, now,
     assert InboundWebhookEvent.objects.filter(type="payment_intent.succeeded").count() == 1
     order.refresh_from_db()
     assert order.status == OrderStatus.FULFILLED
+
+
+def test_it_never_sends_the_customer_to_another_site(begin, stripe):
+    from simdesk.core.errors import ServiceError
+
+    with pytest.raises(ServiceError):
+        begin(return_url="https://evil.example/steal")
+    assert stripe.intents() == []
