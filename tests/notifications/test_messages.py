@@ -180,3 +180,32 @@ def test_it_names_the_time_zone_only_in_messages_that_show_times(
     assert "Times are shown in your time zone, UTC." in receipt_mail.body
     assert "time zone" not in failed_mail.body
     assert "time zone" not in html_of(failed_mail)
+
+
+def test_it_asks_the_customer_to_confirm_a_held_back_renewal_charge_with_a_link(
+        make_user, now, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from simdesk.notifications.messages import notify_renewal_authentication
+
+    bea = make_user("bea@example.com", time_zone="Asia/Tokyo")
+    renewal = {"card_iccid": "8944500102198304826", "plan_name": "Japan 10 GB",
+               "amount_minor": 1700, "currency": "USD", "settings_url": "/cards/c/renewal/",
+               "off_url": "/renewal/off/tok/"}
+    with django_capture_on_commit_callbacks(execute=True):
+        for _twice in range(2):
+            notify_renewal_authentication(
+                user=bea, renewal=renewal, authenticate_url="/payments/p1/authenticate/",
+                authenticate_by=now + timedelta(hours=12), card_label="Visa •••• 3155",
+                dedupe_key="renewal:c:p:authenticate:1", now=now)
+
+    [message] = mail.outbox  # once per dedupe key
+    assert "Confirm your card's renewal with your bank" in message.subject
+    html = html_of(message)
+    for body in (message.body, html):
+        assert "Japan 10 GB" in body and "8944500102198304826" in body
+        assert "$17.00" in body and "Visa •••• 3155" in body
+        assert "http://127.0.0.1:8000/payments/p1/authenticate/" in body
+        assert "http://127.0.0.1:8000/renewal/off/tok/" in body
+    assert "Confirm the payment" in html
+    assert "June 2, 2026, 9 a.m." in message.body  # 12:00 UTC + 12 h, in Tokyo
