@@ -1,7 +1,8 @@
 """Production: every secret and address from the environment, HTTPS only.
 
-Required: SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, SITE_URL. Usually also
-REDIS_URL (cache + RQ workers) and EMAIL_URL (SMTP).
+Required: SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, SITE_URL, and the keys of at
+least one payment gateway (STRIPE_*, PAYPAL_* or ALIPAY_*; `check --deploy` names
+what is missing). Usually also REDIS_URL (cache + RQ workers) and EMAIL_URL (SMTP).
 """
 
 from .base import *  # noqa: F403
