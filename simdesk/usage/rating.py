@@ -176,9 +176,8 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
         # ON COMMIT DELETE ROWS: nothing is left behind for the connection's next user.
         cursor.execute(f"""
             CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
-                record_id text NOT NULL, card_id bigint NOT NULL, bytes_up bigint NOT NULL,
-                bytes_down bigint NOT NULL, started_at timestamptz NOT NULL,
-                ended_at timestamptz NOT NULL, at timestamptz NOT NULL) ON COMMIT DELETE ROWS""")
+                record_id text NOT NULL, card_id bigint NOT NULL, bytes bigint NOT NULL,
+                at timestamptz NOT NULL) ON COMMIT DELETE ROWS""")
         cursor.execute(f"""
             CREATE TEMP TABLE IF NOT EXISTS {FAST} (
                 card_id bigint PRIMARY KEY, period_id bigint, total bigint,
@@ -188,15 +187,14 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
         cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
         # Binary: no number or time formatted as text by us, parsed back by the server
         # (about a tenth of the client's work of a text COPY).
-        with cursor.copy(f"COPY {STAGE} (record_id, card_id, bytes_up, bytes_down, "
-                         f"started_at, ended_at, at) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["text", "int8", "int8", "int8", "timestamptz", "timestamptz",
-                            "timestamptz"])
+        with cursor.copy(f"COPY {STAGE} (record_id, card_id, bytes, at) "
+                         f"FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["text", "int8", "int8", "timestamptz"])
             write = copy.write_row
             for r in records:
                 ended = r.ended_at
                 # A network clock ahead of ours must not start periods in the future.
-                write((r.record_id, r.card_id, r.bytes_up, r.bytes_down, r.started_at, ended,
+                write((r.record_id, r.card_id, r.bytes_up + r.bytes_down,
                        ended if ended <= now else now))
         if len(records) >= 1000:
             # Statistics, so the joins below are planned for thousands of rows (hash
@@ -212,8 +210,7 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
         cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     cursor.execute(f"""
         CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
-            record_id text NOT NULL, card_id integer NOT NULL, bytes_up integer NOT NULL,
-            bytes_down integer NOT NULL, started_at text NOT NULL, ended_at text NOT NULL,
+            record_id text NOT NULL, card_id integer NOT NULL, bytes integer NOT NULL,
             at text NOT NULL)""")
     cursor.execute(f"""
         CREATE TEMP TABLE IF NOT EXISTS {FAST} (
@@ -223,13 +220,9 @@ def _stage(cursor, records: list, *, now: datetime) -> None:
     cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
     text = _sqlite_datetime
     now_text = text(now)
-    rows = []
-    for r in records:
-        ended = text(r.ended_at)
-        rows.append((r.record_id, r.card_id, r.bytes_up, r.bytes_down, text(r.started_at),
-                     ended, ended if r.ended_at <= now else now_text))
-    cursor.executemany(f"INSERT INTO {STAGE} VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
-                       rows)
+    rows = [(r.record_id, r.card_id, r.bytes_up + r.bytes_down,
+             text(r.ended_at) if r.ended_at <= now else now_text) for r in records]
+    cursor.executemany(f"INSERT INTO {STAGE} VALUES (%s, %s, %s, %s)", rows)  # noqa: S608
 
 
 def _sqlite_datetime(value: datetime) -> str:
@@ -267,10 +260,14 @@ def _drop_seen(cursor, *, source: str) -> int:
     by two callers under two different cards is caught by the ledger's unique key.
     """
     ledger = LedgerEntry._meta.db_table
+    # One probe of the (reference, seq) index per record. PostgreSQL would rather hash
+    # the whole ledger (its cost model cannot know that the probes are cheap and the
+    # ledger is large and growing); OFFSET 0 keeps the subquery a per-row probe.
+    probe_only = " OFFSET 0" if _is_postgres() else ""
     cursor.execute(f"""
         DELETE FROM {STAGE} WHERE EXISTS (
             SELECT 1 FROM {ledger} l
-            WHERE l.reference = %s || {STAGE}.record_id AND l.seq = 0)
+            WHERE l.reference = %s || {STAGE}.record_id AND l.seq = 0{probe_only})
         """, [usage_reference(source, "")])  # noqa: S608
     return cursor.rowcount
 
@@ -293,7 +290,7 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
         SELECT a.card_id, o.period_id, o.total, o.remaining, a.bytes, a.max_at
-        FROM (SELECT card_id, CAST(SUM(bytes_up + bytes_down) AS BIGINT) AS bytes,
+        FROM (SELECT card_id, CAST(SUM(bytes) AS BIGINT) AS bytes,
                      MAX(at) AS max_at
               FROM {STAGE} GROUP BY card_id) a
         JOIN (SELECT p.card_id, MIN(p.id) AS period_id, COUNT(*) AS n,
@@ -313,7 +310,7 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
         SELECT s.card_id, NULL, NULL, c.overage_bytes,
-               CAST(SUM(s.bytes_up + s.bytes_down) AS BIGINT), MAX(s.at)
+               CAST(SUM(s.bytes) AS BIGINT), MAX(s.at)
         FROM {STAGE} s JOIN {card} c ON c.id = s.card_id
         WHERE c.state <> %s
           AND NOT EXISTS (SELECT 1 FROM {period} q
@@ -333,8 +330,8 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
                CASE WHEN period_id IS NULL THEN -(remaining + used) ELSE remaining - used END,
                %s || record_id, 0, at, %s, ''
         FROM (SELECT s.card_id, f.period_id, f.remaining, s.record_id, s.at,
-                     s.bytes_up + s.bytes_down AS bytes,
-                     SUM(s.bytes_up + s.bytes_down) OVER (
+                     s.bytes AS bytes,
+                     SUM(s.bytes) OVER (
                          PARTITION BY s.card_id ORDER BY s.at, s.record_id{by_code_point}
                          ROWS UNBOUNDED PRECEDING) AS used
               FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id) u
@@ -375,7 +372,7 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
                 SELECT s.card_id, s.record_id, ROW_NUMBER() OVER (
                     PARTITION BY s.card_id ORDER BY s.at, s.record_id{by_code_point}) AS n
                 FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
-                WHERE f.period_id IS NULL AND s.bytes_up + s.bytes_down > 0) first
+                WHERE f.period_id IS NULL AND s.bytes > 0) first
             WHERE n = 1""")  # noqa: S608
         for card_id, record_id in cursor.fetchall():
             effects.still_out[card_id] = usage_reference(source, record_id)
