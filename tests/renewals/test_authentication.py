@@ -181,3 +181,28 @@ def test_switching_auto_renewal_off_drops_the_waiting_attempt(
     assert RenewalAttempt.objects.get().status == AttemptStatus.GIVEN_UP
     client.force_login(alice)
     assert "can no longer be confirmed" in client.get(held_back).content.decode()
+
+
+def test_a_retry_after_the_period_ended_gets_the_whole_window_to_confirm(
+        held_back, time_machine, django_capture_on_commit_callbacks):
+    # Given the first window passed with the period's end, and the retry is due an hour later
+    attempt = RenewalAttempt.objects.get()
+    time_machine.move_to(attempt.authenticate_by + timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        renewal_retries_sweep.call()
+    attempt.refresh_from_db()
+    retry_at = attempt.next_attempt_at
+    time_machine.move_to(retry_at + timedelta(seconds=1))
+
+    # When the retry's charge is held back again
+    with django_capture_on_commit_callbacks(execute=True):
+        assert renewal_retries_sweep.call() == 1
+
+    # Then the customer has the whole window (12 h), and a second e-mail with a new link
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.AWAITING_AUTHENTICATION
+    assert attempt.attempt_count == 2
+    assert timedelta(hours=12) < attempt.authenticate_by - retry_at < timedelta(hours=12, minutes=1)
+    links = {LINK.search(m.body).group(1) for m in mail.outbox
+             if "Confirm your card's renewal" in m.subject}
+    assert len(links) == 2

@@ -227,8 +227,9 @@ def _await_authentication(attempt: RenewalAttempt, order: Order, payment: Paymen
     """Park the attempt until the customer confirms the charge, and e-mail them the link."""
     ends_at = attempt.period.ends_at
     by = now + authentication_window()
-    if ends_at is not None:
-        # Confirmed before the period ends, the new one still starts without a gap.
+    if ends_at is not None and ends_at > now:
+        # Confirmed before the period ends, the new one still starts without a gap (a
+        # retry after the end has no gap left to avoid and gets the whole window).
         by = min(by, max(ends_at, now + MIN_AUTHENTICATION_WINDOW))
     with transaction.atomic():
         locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
