@@ -58,6 +58,11 @@ window.Stripe = function (key, options) {
     handleNextAction: function (args) {
       window.stripeCalls.push(["handleNextAction"]);
       return authenticate(args.clientSecret);
+    },
+    retrievePaymentIntent: function (secret) {
+      // The peer keeps an off-session charge that needs 3-D Secure in requires_action.
+      window.stripeCalls.push(["retrievePaymentIntent"]);
+      return Promise.resolve({paymentIntent: {status: "requires_action"}});
     }
   };
 };
@@ -135,3 +140,23 @@ def test_a_declined_card_goes_back_to_the_order_which_says_why(begin, alice_brow
     page.wait_for_url("**/orders/1/")
     payment.refresh_from_db()
     assert (payment.status, payment.failure_code) == (PaymentStatus.FAILED, "card_declined")
+
+
+def test_the_authentication_page_of_a_renewal_completes_3d_secure(stripe, alice, alice_browser,
+                                                                now):
+    from simdesk.payments.models import SavedPaymentMethod
+    from simdesk.payments.services import payment_charge_saved_method
+
+    method = SavedPaymentMethod.objects.create(
+        customer=alice, gateway="stripe", token=stripe.saved_method(local.CARD_3DS_ALWAYS),
+        label="Visa •••• 3184")
+    payment = payment_charge_saved_method(customer=alice, method=method, amount_minor=1500,
+                                          currency="USD", reference="renewal:1",
+                                          idempotency_key="renewal-1", now=now)
+    assert payment.status == PaymentStatus.REQUIRES_ACTION
+    # the link of the e-mail
+    page = alice_browser(payment.redirect_url, local.CARD_SUCCEEDS)
+    page.get_by_role("button", name="Confirm with your bank").click()
+    page.get_by_text("This payment is complete.").wait_for()
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
