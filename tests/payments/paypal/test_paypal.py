@@ -181,14 +181,31 @@ def test_an_approval_for_an_order_simdesk_does_not_know_is_kept_and_changes_noth
     assert captures_of(peer, payment) == []
 
 
-def test_it_cancels_back_to_the_order_page_with_a_word(peer, begin, returns):
+def test_it_cancels_back_to_the_order_page_with_a_word(peer, begin, returns, client):
     payment, approve = begin()
     response = returns(approve, cancel=True)
     assert response.status_code == 302 and response["Location"] == payment.return_url
     messages = [str(m) for m in response.wsgi_request._messages]
     assert any("without paying" in m for m in messages)
     payment.refresh_from_db()
-    assert payment.status == PaymentStatus.PENDING  # paying again resumes the same order
+    assert (payment.status, payment.failure_code) == (PaymentStatus.CANCELLED, "cancelled")
+    # an approval of that PayPal order afterwards (another tab) is never captured
+    back = visit_paypal(approve)
+    assert [r.status_code for r in deliver(client, peer)] == [200]
+    assert client.get(local(back)).status_code == 302
+    assert captures_of(peer, payment) == []
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CANCELLED
+
+
+def test_cancelling_a_settled_payment_changes_nothing(peer, begin, returns, client):
+    payment, approve = begin()
+    returns(approve)
+    cancel = reverse("paypal:cancel", kwargs={"payment_id": payment.public_id})
+    response = client.get(cancel)
+    assert response.status_code == 302 and not list(response.wsgi_request._messages)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
 
 
 def test_only_the_customer_can_come_back_to_her_payment(peer, begin, client, make_user):
@@ -393,6 +410,14 @@ def test_reconciliation_reads_the_order(peer, begin, now, received):
     assert payment_reconcile(payment=payment, now=now) is True
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
+
+
+def test_an_order_paypal_no_longer_knows_was_never_paid(peer, begin, now):
+    payment, _approve = begin()
+    del peer.orders[payment.gateway_payment_id]  # expired unapproved at PayPal
+    assert payment_reconcile(payment=payment, now=now) is True
+    payment.refresh_from_db()
+    assert (payment.status, payment.failure_code) == (PaymentStatus.CANCELLED, "cancelled")
 
 
 # --- Saved PayPal (vault) for renewals ---------------------------------------------------

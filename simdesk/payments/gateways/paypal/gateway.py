@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +52,7 @@ from paypalserversdk.models.refund_request import RefundRequest
 
 from simdesk.core.errors import ServiceError
 from simdesk.core.money import decimal_string_to_minor, minor_to_decimal_string
+from simdesk.payments.models import Payment, PaymentStatus
 
 from ..base import (
     ChargeResult,
@@ -329,21 +331,24 @@ class PaypalGateway(PaymentGateway):
     def _approved(self, order: dict, common: dict) -> GatewayEvent:
         """The customer approved: capture now (their browser may never come back).
 
-        The capture is the same one the return view makes (same PayPal-Request-Id);
-        the event then carries the capture's outcome and amount.
+        The capture is the one the return page makes (same PayPal-Request-Id, same row
+        lock), made only while the payment is open: after a cancel, or once the return
+        page settled it, the event moves nothing (the capture's own event follows).
+        The event then carries the capture's outcome and amount.
         """
-        from simdesk.payments.models import Payment
-
         order_id = str(order["id"])
-        payment = Payment.objects.filter(gateway=self.name, gateway_payment_id=order_id).first()
-        if payment is None:
-            # Not (yet) known here: nothing to capture with; the event is kept for staff.
-            return GatewayEvent(gateway_payment_id=order_id, outcome=None, **common)
-        try:
-            state = self.capture(payment=payment)
-        except GatewayError as error:
-            raise WebhookVerificationUnavailable(
-                f"could not capture order {order_id} yet: {error.detail}") from None
+        with transaction.atomic():
+            payment = (Payment.objects.select_for_update()
+                       .filter(gateway=self.name, gateway_payment_id=order_id).first())
+            if payment is None or payment.status not in (PaymentStatus.PENDING,
+                                                          PaymentStatus.REQUIRES_ACTION):
+                # Unknown here (kept for staff), or already settled or cancelled.
+                return GatewayEvent(gateway_payment_id=order_id, outcome=None, **common)
+            try:
+                state = self.capture(payment=payment)
+            except GatewayError as error:
+                raise WebhookVerificationUnavailable(
+                    f"could not capture order {order_id} yet: {error.detail}") from None
         return GatewayEvent(
             gateway_payment_id=order_id, outcome=state.outcome,
             amount_minor=state.amount_minor, currency=state.currency,
@@ -407,7 +412,15 @@ class PaypalGateway(PaymentGateway):
                             amount_minor=amount_minor if refunded is None else refunded)
 
     def query_status(self, *, payment) -> StatusResult:
-        state = self._order(payment.gateway_payment_id)
+        """The order as PayPal has it now. Reading never captures. An order PayPal no
+        longer knows (an unapproved order expires after a few hours) was never paid:
+        cancelled, so paying again starts a new one."""
+        try:
+            state = self._order(payment.gateway_payment_id)
+        except PaypalApiError as error:
+            if error.status_code == 404 and error.name == "RESOURCE_NOT_FOUND":
+                return StatusResult(outcome=Outcome.CANCELLED, failure_code="cancelled")
+            raise
         return StatusResult(outcome=state.outcome, failure_code=state.failure_code,
                             failure_message=state.failure_message,
                             saved_method_token=state.saved_method_token,

@@ -17,16 +17,12 @@ from django.views.decorators.http import require_GET
 
 from simdesk.core.clock import utcnow
 from simdesk.core.errors import NotFound
-from simdesk.payments.gateways import get_gateway
 from simdesk.payments.gateways.base import GatewayError, Outcome
-from simdesk.payments.models import PaymentStatus
-from simdesk.payments.services import payment_apply_outcome
 
 from .selectors import paypal_payment_get_for_customer
+from .services import AmountMismatch, paypal_payment_cancel, paypal_payment_capture
 
 logger = logging.getLogger(__name__)
-
-OPEN = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
 
 
 def _back(request, payment) -> HttpResponseRedirect:
@@ -50,10 +46,8 @@ def _payment(request, payment_id, order_id=None):
 @require_GET
 def return_page(request, payment_id):
     payment = _payment(request, payment_id, order_id=request.GET.get("token", "")[:100])
-    if payment.status not in OPEN:
-        return _back(request, payment)  # a reload, or the webhook was first
     try:
-        state = get_gateway("paypal").capture(payment=payment)
+        state = paypal_payment_capture(payment=payment, now=utcnow())
     except NotFound:  # PayPal was switched off since: reconciliation settles it later
         messages.error(request, _("PayPal is not available right now. Nothing more will be "
                                   "charged; this page updates once the payment is known."))
@@ -62,24 +56,14 @@ def return_page(request, payment_id):
         logger.warning("paypal: capture of %s failed: %s", payment.public_id, error.detail)
         messages.error(request, error.message)
         return _back(request, payment)
-    if state.outcome == Outcome.SUCCEEDED and (state.amount_minor, state.currency) != (
-            payment.amount_minor, payment.currency):
-        # Never let money for another amount pay for this payment: staff look.
-        logger.error("paypal: order %s captured %s %s, payment %s is for %s %s",
-                     state.order_id, state.amount_minor, state.currency, payment.public_id,
-                     payment.amount_minor, payment.currency)
+    except AmountMismatch:
         messages.error(request, _("PayPal reported a different amount. We are looking into "
                                   "it; nothing more will be charged."))
         return _back(request, payment)
-    payment_apply_outcome(payment=payment, outcome=state.outcome, source="paypal:return",
-                          now=utcnow(), failure_code=state.failure_code,
-                          failure_message=state.failure_message,
-                          saved_method_token=state.saved_method_token,
-                          saved_method_label=state.saved_method_label)
-    if state.outcome == Outcome.FAILED:
+    if state is not None and state.outcome == Outcome.FAILED:
         payment.refresh_from_db()
         messages.error(request, payment.failure_reason)
-    elif state.outcome == Outcome.PENDING:
+    elif state is not None and state.outcome == Outcome.PENDING:
         messages.info(request, _("PayPal has not confirmed the payment yet. This page "
                                  "updates when it does."))
     return _back(request, payment)
@@ -89,8 +73,7 @@ def return_page(request, payment_id):
 @require_GET
 def cancel_page(request, payment_id):
     payment = _payment(request, payment_id)
-    if payment.status in OPEN:
-        # The PayPal order stays open until it expires: paying again resumes it.
+    if paypal_payment_cancel(payment=payment, now=utcnow()):
         messages.info(request, _("You left PayPal without paying. Nothing was charged; you "
-                                 "can pay again from this page."))
+                                 "can choose how to pay again."))
     return _back(request, payment)
