@@ -27,12 +27,15 @@ in the database task backend).
 
 Baseline (timed, same run, same records, same batches): PostgreSQL — a raw COPY into a
 bare table, one transaction per batch; SQLite — a batched executemany INSERT into a bare
-table, one transaction per batch.
+table, one transaction per batch. Both run on the same connection, so with the same
+durability: on SQLite the project's WAL journal with synchronous=NORMAL (each side's
+figures include its share of WAL checkpoints), printed with the figures.
 
-Checked after the run: applied and duplicates as sent, one RatedRecord per distinct
-record, Σ usage ledger rows = Σ distinct record bytes, used + overage per card = its
-records, ``check-ledger`` violations, the cards that ran out got a disconnect request,
-the cards that crossed 80 % got an alert check queued.
+Checked after the run: applied and duplicates as sent, one rated record (the ledger's
+row 0 of its reference) per distinct record, Σ usage ledger rows = Σ distinct record
+bytes, used + overage per card = its records, ``check-ledger`` violations, the cards
+that ran out got a disconnect request, the cards that crossed 80 % got an alert check
+queued.
 
 Ends with one line:
 RESULT rated_pg_per_s=… copy_pg_per_s=… ratio_pg=… rated_sqlite_per_s=…
@@ -260,7 +263,7 @@ def check(distinct, roles, applied: int, duplicates: int, dup_count: int) -> dic
     return {
         "applied": applied, "distinct": len(distinct),
         "duplicates_reported": duplicates, "duplicates_sent": dup_count,
-        "rated_rows": RatedRecord.objects.count(),
+        "rated_rows": RatedRecord.objects.filter(reference__startswith="usage:bench:").count(),
         "cards_with_wrong_usage": wrong_cards, "references_counted_twice": counted_twice,
         "cards_ran_out": len(ran_out), "ran_out_without_disconnect": len(ran_out - disconnected),
         "alert_checks_queued": alert_checks, "renewal_runs_queued": renewals,
@@ -301,7 +304,18 @@ def one(kind: str, records: int, cards: int, admin: str, batch: int) -> dict:
             base_s = run_baseline(batches)
             print(f"[{kind}] baseline {sent} in {base_s:.1f}s: {sent / base_s:.0f}/s",
                   file=sys.stderr, flush=True)
+            durability = {}
+            if connection.vendor == "sqlite":
+                with connection.cursor() as cursor:
+                    for pragma in ("journal_mode", "synchronous", "wal_autocheckpoint"):
+                        durability[pragma] = cursor.execute(f"PRAGMA {pragma}").fetchone()[0]
+            else:
+                with connection.cursor() as cursor:
+                    for setting in ("synchronous_commit", "fsync"):
+                        cursor.execute(f"SHOW {setting}")
+                        durability[setting] = cursor.fetchone()[0]
             figures = check(distinct, roles, applied, duplicates, dup_count)
+            figures["durability"] = durability
             figures.update({"rejected": rejected, "rated_per_s": round(sent / rated_s),
                             "raw_per_s": round(sent / base_s),
                             "sent": sent, "roles": {k: len(v) for k, v in roles.items()}})
