@@ -11,12 +11,13 @@ How a one-off payment runs, and why this way:
    The customer is sent to simdesk's own pay page (``stripe:pay``), not to Stripe.
 2. On that page Stripe.js (the one thing loaded from Stripe) turns the card into
    a PaymentMethod in the browser; only its ``pm_…`` id is POSTed to simdesk.
-3. The server attaches it (``update``) and confirms the intent (``confirm`` with
-   a ``return_url`` for 3-D Secure redirects). Both are confirmed on the server
-   in two calls instead of ``confirm(payment_method=…)`` in one, because the
-   local Stripe peer the tests run against cannot take a payment method on
-   confirm; for Stripe the two are the same thing. ``requires_action`` hands the
-   intent's client secret back to Stripe.js (``handleNextAction``).
+3. The server attaches it to the intent (``update``) and confirms it
+   (``confirm`` with a ``return_url`` for 3-D Secure redirects). That is two
+   calls where ``confirm(payment_method=…)`` would be one, because localstripe,
+   the Stripe peer the tests talk to, cannot take a payment method on confirm;
+   for Stripe the two do the same. ``requires_action`` hands the intent's client
+   secret back to Stripe.js (``handleNextAction``), which comes back to
+   ``stripe:return``; so does Stripe's own redirect after 3-D Secure.
 4. The answer of the confirmation is applied to the payment at once (as a
    reconciliation would), so the customer comes back to a paid order; the
    webhooks that follow are recognised and change nothing.
