@@ -105,3 +105,19 @@ def test_alipay_refuses_one_out_request_no_for_two_amounts(paid, alipay):
                             out_request_no="rf_same")
     assert refused.value.sub_code == "ACQ.INVALID_PARAMETER"
     assert str(alipay.trade(paid.gateway_payment_id).refunded) == "1.00"
+
+
+def test_a_recorded_full_refund_asked_again_at_the_gateway_is_the_same_refund(paid, alipay,
+                                                                             now):
+    # simdesk recorded a full refund; then the gateway is asked again with its key
+    refund = payment_refund(payment=paid, amount_minor=6800, idempotency_key="refund-1",
+                            now=now)
+    paid.refresh_from_db()
+    again = get_gateway("alipay").refund(payment=paid, amount_minor=6800,
+                                         idempotency_key="refund-1")
+    # then Alipay answers with the same refund and no money moves twice
+    assert again.refund_id == refund.gateway_refund_id
+    assert str(alipay.trade(paid.gateway_payment_id).refunded) == "68.00"
+    # while a new key finds nothing left
+    with pytest.raises(GatewayError):
+        get_gateway("alipay").refund(payment=paid, amount_minor=1, idempotency_key="refund-2")

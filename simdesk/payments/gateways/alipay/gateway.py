@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.errors import ServiceError
 from simdesk.core.money import decimal_string_to_minor, minor_to_decimal_string
+from simdesk.payments.models import Refund
 
 from ..base import (
     ChargeResult,
@@ -251,8 +252,16 @@ class AlipayGateway(PaymentGateway):
 
     def refund(self, *, payment: Payment, amount_minor: int,
                idempotency_key: str) -> RefundResult:
-        """alipay.trade.refund; ``out_request_no`` (from the key) makes it idempotent at Alipay."""
-        left = payment.amount_minor - payment.refunded_minor
+        """alipay.trade.refund; ``out_request_no`` (from the key) makes it idempotent at Alipay.
+
+        Asked again with the key of a refund simdesk already recorded, Alipay answers
+        with that refund (no money moves), so its amount still counts as "left" here.
+        Alipay checks what is left of the trade itself too.
+        """
+        recorded = Refund.objects.filter(payment_id=payment.pk,
+                                         idempotency_key=idempotency_key).first()
+        left = payment.amount_minor - payment.refunded_minor + (
+            recorded.amount_minor if recorded is not None else 0)
         if not isinstance(amount_minor, int) or amount_minor <= 0 or amount_minor > left:
             raise GatewayError(detail=f"refund of {amount_minor} {payment.currency} on "
                                       f"{payment.public_id}: only {left} is left")
