@@ -1,21 +1,27 @@
 """PayPal (Orders v2 through ``paypal-server-sdk``): create → the customer approves at
 PayPal → simdesk captures.
 
-- ``start_payment`` creates an order (intent CAPTURE) and sends the customer to its
-  ``payer-action`` (or ``approve``) link; the order id is the payment's gateway id.
-- The customer comes back to ``paypal:return`` (views.py), which captures the order
-  and applies the outcome at once. A ``CHECKOUT.ORDER.APPROVED`` webhook captures too,
-  so an approval whose browser never came back is still collected. Both captures
-  send the same ``PayPal-Request-Id`` (derived from the payment's idempotency key), so
-  PayPal captures once however many arrive, in whatever order.
-- ``PayPal-Request-Id`` is derived from the payment's key on create and capture and
-  from the refund's key on refunds.
-- Webhooks are verified by PayPal itself (verify-webhook-signature); anything but
-  ``SUCCESS`` is rejected.
+- ``start_payment`` creates an order (intent CAPTURE) whose experience context returns
+  the customer to ``paypal:return`` / ``paypal:cancel`` (views.py), and sends them to
+  its ``payer-action`` (or ``approve``) link; the order id is the payment's gateway id.
+- Coming back, the return page captures the order and applies the outcome at once
+  (services.py). A ``CHECKOUT.ORDER.APPROVED`` webhook captures too (decided so: an
+  approval whose browser never comes back is still collected, not left to expire).
+  Both lock the payment row and send the same ``PayPal-Request-Id``, so PayPal
+  captures once however many arrive, in whatever order; both capture only an open
+  payment, so an order the customer cancelled is never captured afterwards.
+- ``PayPal-Request-Id`` is derived from the payment's idempotency key on create and
+  capture and from the refund's key on refunds.
+- Webhooks are verified by PayPal itself (verify-webhook-signature, the SDK has no
+  helper); anything but ``SUCCESS`` is rejected, and a verification PayPal could not
+  be asked for is rejected too (400: PayPal delivers it again). The event's own
+  amount is what the webhook service compares with the payment's.
 - Saved PayPal (the vault): with ``save_method`` the order asks PayPal to vault the
-  wallet on success (``store_in_vault: ON_SUCCESS``); the vault id PayPal returns is the
-  saved method's token, and renewals create an order with ``payment_source.paypal.
-  vault_id`` which PayPal captures at once (or parks as ``PAYER_ACTION_REQUIRED``).
+  wallet on success (``store_in_vault: ON_SUCCESS``); the vault id PayPal returns is
+  the saved method's token. Renewals create an order with ``payment_source.paypal.
+  vault_id``, which PayPal pays at once (or parks as ``PAYER_ACTION_REQUIRED``: the
+  customer acts at PayPal and comes back to the same return page). The PayPal
+  account must be enabled for vaulting by PayPal.
 
 Amounts go to PayPal as decimal strings in the currency's own precision ("9.99" USD,
 "1200" JPY) and come back to minor units exactly.
@@ -103,7 +109,7 @@ EVENT_OUTCOMES = {
     "PAYMENT.CAPTURE.DECLINED": Outcome.FAILED,
 }
 #: PayPal issues that mean the payer's funding was refused (not our fault, not unknown).
-DECLINE_ISSUES = ("INSTRUMENT_DECLINED", "PAYER_ACTION_REQUIRED", "TRANSACTION_REFUSED",
+DECLINE_ISSUES = ("INSTRUMENT_DECLINED", "TRANSACTION_REFUSED",
                   "PAYER_CANNOT_PAY", "COMPLIANCE_VIOLATION", "AGREEMENT_ALREADY_CANCELLED",
                   "PAYMENT_SOURCE_DECLINED_BY_PROCESSOR", "PAYMENT_DENIED")
 #: simdesk's failure code for every PayPal decline (its reason: payments.models.FAILURE_REASONS).
@@ -266,6 +272,9 @@ class PaypalGateway(PaymentGateway):
                 return self._order(order_id)
             if error.has_issue("ORDER_NOT_APPROVED"):
                 return OrderState(order_id=order_id, outcome=Outcome.PENDING)
+            if error.has_issue("PAYER_ACTION_REQUIRED") and error.link("payer-action"):
+                return OrderState(order_id=order_id, outcome=Outcome.REQUIRES_ACTION,
+                                  payer_action_url=error.link("payer-action"))
             if error.has_issue(*DECLINE_ISSUES):
                 logger.info("paypal: capture of order %s declined: %s", order_id, error.detail)
                 return OrderState(order_id=order_id, outcome=Outcome.FAILED,
@@ -374,7 +383,8 @@ class PaypalGateway(PaymentGateway):
                          paypal_request_id=request_id("create", payment.idempotency_key),
                          prefer="return=representation")
         except PaypalApiError as error:
-            if error.has_issue(*DECLINE_ISSUES):
+            if error.has_issue(*DECLINE_ISSUES, "PAYER_ACTION_REQUIRED"):
+                # (PAYER_ACTION_REQUIRED as an error names no order to send the payer to.)
                 logger.info("paypal: vaulted charge for %s declined: %s",
                             payment.idempotency_key, error.detail)
                 raise PaymentDeclined(DECLINED_MESSAGE, failure_code=DECLINED_CODE) from None
