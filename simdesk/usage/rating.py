@@ -28,6 +28,16 @@ One transaction per chunk of records (``CHUNK``):
 
 Both ways write the same ledger rows in the same order (records of a card by time,
 then record id), so ``simdesk check-ledger`` cannot tell them apart.
+
+One row is written per record: its ledger row, which is also its claim. Durability is
+the connection's own: rating changes no journal, synchronous or checkpoint setting
+(on SQLite only the page cache grows), so committed usage is as durable as anything
+else simdesk commits.
+
+Where the time goes (PostgreSQL, 10,000 records on about 7,700 cards): the ledger
+insert, then one update per touched period and per touched card (the balance and
+"last updated" live on those rows), then the set-based decision which cards are
+plain arithmetic; the repeat check is one index probe per record.
 """
 
 import logging
