@@ -22,6 +22,7 @@ from simdesk.renewals.selectors import (
     renewal_current_period,
     renewal_method_problem,
     renewal_settings_for_customer,
+    renewal_waiting_payment,
 )
 from simdesk.renewals.services import renewal_disable, renewal_settings_update
 from simdesk.renewals.services.common import renewal_currency
@@ -108,7 +109,8 @@ def renewal_settings(request, public_id):
         form, currency = _form(request, rs)
     return render(request, "portal/renewals/settings.html",
                   {"form": form, "card": rs.card, "settings": rs,
-                   "method_problem": renewal_method_problem(rs=rs)}, status=status)
+                   "method_problem": renewal_method_problem(rs=rs),
+                   "waiting_payment": renewal_waiting_payment(card=rs.card)}, status=status)
 
 
 def renewal_off(request, token):

@@ -242,3 +242,15 @@ def renewal_authentication_for_customer(*, customer, payment_public_id, now: dat
         amount=Money(payment.amount_minor, payment.currency),
         method_label=str(payment.saved_method or ""),
         authenticate_by=attempt.authenticate_by if state == "open" else None, state=state)
+
+
+def renewal_waiting_payment(*, card: Card) -> Payment | None:
+    """The renewal charge of ``card`` its customer's bank waits for them to confirm."""
+    attempt = (RenewalAttempt.objects.filter(card=card,
+                                             status=AttemptStatus.AWAITING_AUTHENTICATION)
+               .order_by("-created_at").first())
+    if attempt is None:
+        return None
+    return Payment.objects.filter(
+        idempotency_key=f"{attempt.idempotency_key}:{attempt.attempt_count}",
+        status=PaymentStatus.REQUIRES_ACTION).first()

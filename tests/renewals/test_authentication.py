@@ -206,3 +206,13 @@ def test_a_retry_after_the_period_ended_gets_the_whole_window_to_confirm(
     links = {LINK.search(m.body).group(1) for m in mail.outbox
              if "Confirm your card's renewal" in m.subject}
     assert len(links) == 2
+
+
+def test_the_renewal_page_links_to_the_payment_waiting_for_confirmation(
+        held_back, card, alice, client):
+    client.force_login(alice)
+
+    page = client.get(f"/cards/{card.public_id}/renewal/").content.decode()
+
+    assert "Your bank asks you to confirm this card's renewal payment." in page
+    assert f'href="{held_back}"' in page
