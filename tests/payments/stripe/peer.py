@@ -9,7 +9,8 @@ it closer to what Stripe documents (and none of them deciding an outcome):
   with every other localstripe on the machine);
 - ``Idempotency-Key`` is honoured as Stripe does: a POST repeated with the same
   key gets the first answer again (``Idempotent-Replayed: true``) and does
-  nothing; the same key with other parameters is an ``idempotency_error``.
+  nothing; the same key with other parameters is an ``idempotency_error``; a
+  request refused before it ran (401, 400, 404) is not remembered.
   localstripe ignores the header;
 - PaymentIntents accept ``setup_future_usage``, ``description`` and, on
   create and confirm, ``return_url`` (localstripe answers 400 "Unexpected"
@@ -117,7 +118,9 @@ async def idempotency(request, handler):
         return web.Response(body=reply, status=status, content_type="application/json",
                             headers={"Idempotent-Replayed": "true"})
     response = await handler(request)
-    if key and response.status < 500:
+    # Stripe keeps the result of a request that ran (a success or a card error), not of one
+    # refused before running (bad key, failed validation) or that failed on its side.
+    if key and response.status in (200, 402):
         _replies[key] = (request.path, body, response.status, response.body)
     return response
 

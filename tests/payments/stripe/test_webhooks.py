@@ -57,7 +57,8 @@ def test_a_webhook_signed_and_sent_by_stripe_pays_the_payment(begin, stripe, liv
         time.sleep(0.1)
     # then it was verified, stored once and applied
     assert payment.status == PaymentStatus.SUCCEEDED
-    event = InboundWebhookEvent.objects.get(type="payment_intent.succeeded")
+    event = InboundWebhookEvent.objects.get(type="payment_intent.succeeded",
+                                            gateway_payment_id=payment.gateway_payment_id)
     assert (event.status, event.gateway_payment_id) == ("processed", payment.gateway_payment_id)
     assert (event.amount_minor, event.currency) == (999, "USD")
     assert received == [("payment_succeeded", payment.pk)]
