@@ -4,7 +4,8 @@ import pytest
 
 from simdesk.payments.gateways import enabled_gateway_names, get_gateway
 from simdesk.payments.gateways.base import GatewayError
-from simdesk.payments.gateways.stripe.gateway import StripeGateway, stripe_amount
+from simdesk.payments.gateways.stripe.gateway import StripeGateway
+from simdesk.payments.gateways.stripe.mapping import stripe_amount
 from simdesk.payments.models import Payment, PaymentStatus
 
 pytestmark = pytest.mark.django_db

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +47,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.errors import ServiceError
-from simdesk.core.money import currency_exponent
 
 from ..base import (
     ChargeResult,
@@ -64,15 +62,21 @@ from ..base import (
 )
 from . import client
 from .client import StripeCardError
+from .mapping import (
+    PAYMENT_METHOD_RE,
+    TOKEN_RE,
+    failure_for,
+    method_label,
+    saved_method_of,
+    staff_words,
+    status_of,
+    stripe_amount,
+    stripe_id,
+)
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Stripe-Signature"
-
-#: Currencies whose Stripe amounts do not have two decimals (Stripe's list).
-STRIPE_ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG",
-                                 "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"})
-STRIPE_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
 EVENT_OUTCOMES = {
     "payment_intent.succeeded": Outcome.SUCCEEDED,
@@ -80,106 +84,6 @@ EVENT_OUTCOMES = {
     "payment_intent.requires_action": Outcome.REQUIRES_ACTION,
     "payment_intent.canceled": Outcome.CANCELLED,
 }
-
-BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express",
-          "discover": "Discover", "jcb": "JCB", "diners": "Diners Club",
-          "unionpay": "UnionPay", "cartes_bancaires": "Cartes Bancaires", "eftpos_au": "eftpos"}
-
-PAYMENT_METHOD_RE = re.compile(r"^pm_[A-Za-z0-9_]{1,200}$")
-TOKEN_RE = re.compile(r"^(cus_[A-Za-z0-9_]{1,200})/(pm_[A-Za-z0-9_]{1,200})$")
-
-# Stripe's decline codes, in words the customer can act on (others: "declined").
-_INSUFFICIENT = {"insufficient_funds"}
-_EXPIRED = {"expired_card"}
-_DETAILS_WRONG = {"incorrect_cvc", "invalid_cvc", "incorrect_number", "invalid_number",
-                  "invalid_expiry_month", "invalid_expiry_year", "incorrect_zip"}
-_AUTHENTICATION_FAILED = {"payment_intent_authentication_failure", "authentication_failed"}
-
-
-def stripe_amount(amount_minor: int, currency: str) -> int:
-    """Stripe's ``amount`` for simdesk's minor units: the same integer, when both agree on
-    the currency's digits (refused otherwise, rather than charging 100 times too much)."""
-    stripe_digits = (0 if currency in STRIPE_ZERO_DECIMAL
-                     else 3 if currency in STRIPE_THREE_DECIMAL else 2)
-    if currency_exponent(currency) != stripe_digits:
-        raise GatewayError(detail=f"stripe and simdesk disagree on the decimals of {currency}")
-    return amount_minor
-
-
-def failure_for(code: str, decline_code: str = "") -> tuple[str, Any]:
-    """simdesk's failure code and the customer's message for Stripe's error codes."""
-    codes = {code, decline_code}
-    if codes & _INSUFFICIENT:
-        return "insufficient_funds", _("Your card has insufficient funds. Try another card.")
-    if codes & _AUTHENTICATION_FAILED:
-        return "authentication_failed", _("The card could not be authenticated. Try again "
-                                          "or use another card.")
-    if "authentication_required" in codes:
-        return "authentication_required", _("Your bank asks you to confirm this payment.")
-    if codes & _EXPIRED:
-        return "card_declined", _("Your card has expired. Try another card.")
-    if codes & _DETAILS_WRONG:
-        return "card_declined", _("The card details are not right. Check them or try "
-                                  "another card.")
-    return "card_declined", _("Your card was declined. Try another card or contact your bank.")
-
-
-def _id(value: Any) -> str:
-    """An id whether Stripe sent the object expanded or not."""
-    if isinstance(value, Mapping):
-        value = value.get("id")
-    return value if isinstance(value, str) else ""
-
-
-def method_label(method: Mapping[str, Any]) -> str:
-    card = method.get("card") or {}
-    brand = BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "").title())
-    last4 = str(card.get("last4") or "")
-    return f"{brand or 'Card'} •••• {last4}".strip()
-
-
-def saved_method_of(intent: Mapping[str, Any], *, label: str = "") -> tuple[str, str]:
-    """The token of the method a succeeded intent saved (``setup_future_usage``), or ""."""
-    customer, method = _id(intent.get("customer")), _id(intent.get("payment_method"))
-    if not (intent.get("setup_future_usage") and customer and method):
-        return "", ""
-    pm = intent.get("payment_method")
-    if not label and isinstance(pm, Mapping):
-        label = method_label(pm)
-    return f"{customer}/{method}", label
-
-
-def status_of(intent: Mapping[str, Any]) -> StatusResult:
-    """simdesk's view of a PaymentIntent (expanded ``payment_method``/``latest_charge`` help)."""
-    status = intent.get("status")
-    error = intent.get("last_payment_error") or {}
-    charge = intent.get("latest_charge")
-    refunded = charge.get("amount_refunded", 0) if isinstance(charge, Mapping) else 0
-    if status == "succeeded":
-        token, label = saved_method_of(intent)
-        return StatusResult(outcome=Outcome.SUCCEEDED, saved_method_token=token,
-                            saved_method_label=label, refunded_minor=int(refunded or 0))
-    if status == "canceled":
-        return StatusResult(outcome=Outcome.CANCELLED, failure_code="cancelled")
-    if status == "requires_action":
-        return StatusResult(outcome=Outcome.REQUIRES_ACTION)
-    if status == "requires_payment_method" and error:
-        code, _message = failure_for(str(error.get("code") or ""),
-                                     str(error.get("decline_code") or ""))
-        if code == "authentication_required":
-            # An off-session charge the bank wants the customer to confirm: the same
-            # intent can still be paid on our authentication page.
-            return StatusResult(outcome=Outcome.REQUIRES_ACTION, failure_code=code)
-        return StatusResult(outcome=Outcome.FAILED, failure_code=code,
-                            failure_message=_staff_words(error))
-    # requires_payment_method (nothing tried yet), requires_confirmation, processing,
-    # requires_capture: not decided.
-    return StatusResult(outcome=Outcome.PENDING)
-
-
-def _staff_words(error: Mapping[str, Any]) -> str:
-    codes = "/".join(str(c) for c in (error.get("code"), error.get("decline_code")) if c)
-    return f"{codes}: {error.get('message') or ''}".strip(": ")[:300]
 
 
 def idempotency_key(payment, *parts: str) -> str:
@@ -312,7 +216,7 @@ class StripeGateway(PaymentGateway):
         common = {"event_id": event_id, "type": event_type, "occurred_at": occurred_at,
                   "payload": payload}
         if event_type.startswith("payment_intent."):
-            if obj.get("object") != "payment_intent" or not _id(obj):
+            if obj.get("object") != "payment_intent" or not stripe_id(obj):
                 raise TypeError("a payment_intent event without its payment intent")
             outcome = EVENT_OUTCOMES.get(event_type)
             error = obj.get("last_payment_error") or {}
@@ -320,7 +224,7 @@ class StripeGateway(PaymentGateway):
             if outcome == Outcome.FAILED:
                 failure_code, _message = failure_for(str(error.get("code") or ""),
                                                      str(error.get("decline_code") or ""))
-                failure_message = _staff_words(error)
+                failure_message = staff_words(error)
                 if failure_code == "authentication_required":
                     outcome = Outcome.REQUIRES_ACTION  # see status_of
             token = label = ""
@@ -329,12 +233,12 @@ class StripeGateway(PaymentGateway):
                 if token and not label:
                     label = self.saved_method_label(token)
             return GatewayEvent(
-                gateway_payment_id=_id(obj), outcome=outcome, failure_code=failure_code,
+                gateway_payment_id=stripe_id(obj), outcome=outcome, failure_code=failure_code,
                 failure_message=failure_message, saved_method_token=token,
                 saved_method_label=label, **self._money(obj), **common)
         if event_type.startswith("charge.") and obj.get("object") == "charge":
             # charge.refunded and the like: kept, for staff; refunds are recorded when made.
-            return GatewayEvent(gateway_payment_id=_id(obj.get("payment_intent")),
+            return GatewayEvent(gateway_payment_id=stripe_id(obj.get("payment_intent")),
                                 outcome=None, **self._money(obj), **common)
         return GatewayEvent(gateway_payment_id="", outcome=None, **common)
 
@@ -386,11 +290,11 @@ class StripeGateway(PaymentGateway):
                 # Off-session, Stripe answers a bank's 3-D Secure request with this
                 # error; the customer completes it on our page with the same intent.
                 return ChargeResult(outcome=Outcome.REQUIRES_ACTION,
-                                    gateway_payment_id=_id(intent),
+                                    gateway_payment_id=stripe_id(intent),
                                     redirect_url=self._authenticate_url(payment))
             code, message = failure_for(error.code, error.decline_code)
             raise PaymentDeclined(message, failure_code=code,
-                                  gateway_payment_id=_id(intent)) from None
+                                  gateway_payment_id=stripe_id(intent)) from None
         return self._charge_result(payment, intent)
 
     def _authenticate_url(self, payment) -> str:
@@ -403,10 +307,10 @@ class StripeGateway(PaymentGateway):
             code, message = failure_for(str(error.get("code") or ""),
                                         str(error.get("decline_code") or ""))
             raise PaymentDeclined(message, failure_code=status.failure_code or code,
-                                  gateway_payment_id=_id(intent))
+                                  gateway_payment_id=stripe_id(intent))
         redirect = (self._authenticate_url(payment)
                     if status.outcome == Outcome.REQUIRES_ACTION else "")
-        return ChargeResult(outcome=status.outcome, gateway_payment_id=_id(intent),
+        return ChargeResult(outcome=status.outcome, gateway_payment_id=stripe_id(intent),
                             redirect_url=redirect)
 
     # --- Refunds and status --------------------------------------------------------------
@@ -414,20 +318,20 @@ class StripeGateway(PaymentGateway):
     def refund(self, *, payment, amount_minor: int, idempotency_key: str) -> RefundResult:
         intent = client.payment_intent_retrieve(payment.gateway_payment_id,
                                                 expand=["latest_charge"])
-        for refund in client.refunds_for_payment_intent(_id(intent)):
+        for refund in client.refunds_for_payment_intent(stripe_id(intent)):
             # Made before (Stripe replays a key for 24 hours only): the same refund.
             if (refund.get("metadata") or {}).get("simdesk_refund") == idempotency_key:
                 return RefundResult(refund_id=refund["id"], amount_minor=refund["amount"])
         charge = intent.get("latest_charge")
         if intent.get("status") != "succeeded" or not isinstance(charge, Mapping):
-            raise GatewayError(detail=f"stripe intent {_id(intent)} is {intent.get('status')}: "
-                                      "nothing to refund")
+            raise GatewayError(detail=f"stripe intent {stripe_id(intent)} is "
+                                      f"{intent.get('status')}: nothing to refund")
         left = int(charge.get("amount") or 0) - int(charge.get("amount_refunded") or 0)
         if not isinstance(amount_minor, int) or amount_minor <= 0 or amount_minor > left:
-            raise GatewayError(detail=f"refund of {amount_minor} on {_id(intent)}: only "
+            raise GatewayError(detail=f"refund of {amount_minor} on {stripe_id(intent)}: only "
                                       f"{left} is left")
         refund = client.refund_create(
-            params={"payment_intent": _id(intent), "amount": amount_minor,
+            params={"payment_intent": stripe_id(intent), "amount": amount_minor,
                     "metadata": {"simdesk_refund": idempotency_key[:500],
                                  "simdesk_payment": str(payment.public_id)}},
             idempotency_key=f"simdesk:refund:{idempotency_key}"[:255])

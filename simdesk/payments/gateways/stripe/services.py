@@ -21,7 +21,8 @@ from simdesk.core.errors import ServiceError
 from ...models import Payment, PaymentStatus
 from ...services.payments import payment_apply_outcome
 from ..base import GatewayError
-from .gateway import PAYMENT_METHOD_RE, StripeGateway, status_of
+from .gateway import StripeGateway
+from .mapping import PAYMENT_METHOD_RE, status_of
 
 
 @dataclass(frozen=True)
