@@ -55,3 +55,37 @@ def test_starting_twice_is_one_payment_intent(begin, stripe):
                                                 save_method=False)
     assert again.gateway_payment_id == payment.gateway_payment_id
     assert len(stripe.intents()) == 1
+
+
+@pytest.mark.parametrize(("intent", "outcome", "code"), [
+    ({"status": "succeeded"}, "succeeded", ""),
+    ({"status": "processing"}, "pending", ""),
+    ({"status": "requires_payment_method"}, "pending", ""),  # nothing tried yet
+    ({"status": "requires_confirmation"}, "pending", ""),
+    ({"status": "requires_action"}, "requires_action", ""),
+    ({"status": "canceled"}, "cancelled", "cancelled"),
+    ({"status": "requires_payment_method",
+      "last_payment_error": {"code": "card_declined", "decline_code": "expired_card"}},
+     "failed", "card_declined"),
+    # Stripe's answer to an off-session charge the bank wants confirmed: still payable
+    ({"status": "requires_payment_method",
+      "last_payment_error": {"code": "authentication_required",
+                             "decline_code": "authentication_required"}},
+     "requires_action", "authentication_required"),
+])
+def test_what_an_intents_status_means(intent, outcome, code):
+    from simdesk.payments.gateways.stripe.mapping import status_of
+
+    status = status_of({"id": "pi_1", **intent})
+    assert (status.outcome, status.failure_code) == (outcome, code)
+
+
+def test_a_kept_card_is_named_by_brand_and_last_digits():
+    from simdesk.payments.gateways.stripe.mapping import method_label, saved_method_of
+
+    method = {"id": "pm_1", "card": {"brand": "mastercard", "last4": "4444"}}
+    assert method_label(method) == "Mastercard •••• 4444"
+    intent = {"status": "succeeded", "customer": "cus_1", "payment_method": method,
+              "setup_future_usage": "off_session"}
+    assert saved_method_of(intent) == ("cus_1/pm_1", "Mastercard •••• 4444")
+    assert saved_method_of({**intent, "setup_future_usage": None}) == ("", "")
