@@ -70,6 +70,7 @@ def card_pause(*, card: Card, acting_user, now: datetime) -> Card:
 
     with transaction.atomic():
         card = card_lock(card)
+        now = _not_before_last_change(card, now)
         if card.paused_at is None and card.state not in (CardState.SUSPENDED,
                                                          CardState.TERMINATED):
             _advance(card, now)  # what ended before the pause is over first
@@ -100,6 +101,7 @@ def card_unpause(*, card: Card, acting_user, now: datetime) -> Card:
     """
     with transaction.atomic():
         card = card_lock(card)
+        now = _not_before_last_change(card, now)
         refusal = card_resume_refusal(card=card)
         if refusal is not None:
             raise refusal
@@ -126,6 +128,18 @@ def card_pause_expire(*, card: Card, now: datetime) -> bool:
         if card.owner_id is not None:
             _notify_pause_ended(card, paused_at=paused_at, end=end, now=now)
         return True
+
+
+def _not_before_last_change(card: Card, now: datetime) -> datetime:
+    """``now``, or the card's last state change if that is later.
+
+    A request reads the time before it waits for the card lock; meanwhile another one
+    may have paused or resumed the card at a later moment. Pausing or resuming at the
+    earlier time would end a pause before it began (a negative charge to the allowance)
+    or start one inside a pause already charged; both happen at the later moment instead.
+    """
+    changed = card.state_changed_at
+    return changed if changed is not None and changed > now else now
 
 
 def _pause_end(card: Card, *, end: datetime, now: datetime, actor, reason: str) -> None:
