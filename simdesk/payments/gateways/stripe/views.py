@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from simdesk.core.clock import utcnow
 from simdesk.core.errors import NotFound, ServiceError
 from simdesk.core.money import Money
+from simdesk.core.security import csp_allow, origin
 
 from ...models import Payment, PaymentStatus
 from ...selectors import payment_get_for_customer
@@ -34,6 +35,18 @@ FINISHED = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentSt
 
 # Stripe.js's locale names for simdesk's languages ("auto": the browser's).
 STRIPE_LOCALES = {"zh-hans": "zh", "zh-hant": "zh-HK", "ja": "ja", "es": "es", "en": "en"}
+
+
+def _stripe_api() -> list[str]:
+    return [origin(settings.STRIPE_API_BASE) or "https://api.stripe.com"]
+
+
+# What Stripe.js needs on the pages that load it (Stripe's published CSP list): its
+# script, its frames (card element, 3-D Secure) and its API; every other page keeps
+# the strict policy.
+stripe_js_allowed = csp_allow(script_src=["https://js.stripe.com"],
+                              frame_src=["https://js.stripe.com", "https://hooks.stripe.com"],
+                              connect_src=_stripe_api)
 
 
 def _payment_or_404(request, payment_id) -> Payment:
@@ -91,6 +104,7 @@ def _refreshed(payment: Payment) -> tuple[PayState, str]:
         return PayState(payment=payment), str(error.message)
 
 
+@stripe_js_allowed
 @login_required
 @require_GET
 def pay_page(request, payment_id):
@@ -153,6 +167,7 @@ def pay_return(request, payment_id):
     return render(request, "stripe/pay.html", _context(request, state, mode=page, error=error))
 
 
+@stripe_js_allowed
 @login_required
 @require_GET
 def authenticate_page(request, payment_id):
