@@ -14,6 +14,8 @@ session and for a token alike). A program that asks for a language gets it.
 import json
 import math
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -63,6 +65,7 @@ def _titles() -> dict[int, str]:
         404: _("Not found"),
         405: _("Method not allowed"),
         409: _("Conflict"),
+        413: _("Payload too large"),
         429: _("Too many requests"),
     }
 
@@ -157,6 +160,13 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return problem(404, code="not_found", detail=_("There is nothing at this address."))
 
 
+def on_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django refuses to read it)."""
+    return problem(413, code="too_large",
+                   detail=_("The request body is too large: at most %(size)s bytes.")
+                   % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+
+
 def register_error_handlers(api: NinjaAPI) -> None:
     """Map every refusal to a problem document (ninja picks the nearest class in the MRO)."""
     api.add_exception_handler(ValidationError, on_validation_error)
@@ -164,3 +174,4 @@ def register_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthenticationError, on_authentication_error)
     api.add_exception_handler(HttpError, on_http_error)
     api.add_exception_handler(Http404, on_not_found)
+    api.add_exception_handler(RequestDataTooBig, on_too_large)
