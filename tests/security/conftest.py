@@ -14,6 +14,7 @@ import time_machine
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.api.conftest import alice_card, bob, bob_card, plan  # noqa: F401  (fixtures)
+from tests.payments.conftest import received  # noqa: F401  (fixture)
 
 PASSWORD = "correct horse battery"
 
