@@ -101,3 +101,27 @@ def test_it_leaves_the_callers_signal_handlers_alone_for_one_tick():
     call_command("clock", "--once", stdout=StringIO())
 
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_the_worker_outlives_a_database_outage(database_tasks, monkeypatch):
+    # The task library's worker loop raises on a database error (a restart, a dropped
+    # connection); `simdesk worker` waits and runs it again instead of exiting.
+    from django.db import OperationalError
+
+    from simdesk.core.management.commands import worker
+
+    runs, waits = [], []
+
+    def db_worker(name, *args):
+        runs.append(name)
+        if len(runs) < 3:
+            raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(worker, "call_command", db_worker)
+    monkeypatch.setattr(worker.time, "sleep", waits.append)
+    monkeypatch.setattr(worker, "_database_usable", lambda: False)
+
+    call_command("worker", stderr=StringIO())
+
+    assert runs == ["db_worker"] * 3
+    assert waits == [1.0, 2.0]
