@@ -69,6 +69,19 @@ def orders_paid_not_fulfilled(*, now: datetime) -> QuerySet[Order]:
         Q(paid_at__lte=now) | Q(paid_at__isnull=True)).order_by("pk")
 
 
+def orders_payment_succeeded_not_paid() -> QuerySet[Order]:
+    """Orders not marked paid although their payment attempt succeeded.
+
+    The order is marked paid by a receiver of the payment's signal, sent after the
+    payment's transaction commits; a process killed, or a database gone away, between
+    the two leaves the payment succeeded and its order waiting (then expired) for good.
+    """
+    from simdesk.payments.models import PaymentStatus
+
+    return Order.objects.filter(paid_at__isnull=True,
+                                payment__status=PaymentStatus.SUCCEEDED).order_by("pk")
+
+
 def esim_inventory() -> QuerySet[Card]:
     """Cards staff imported for sale as new eSIMs: no owner, never claimed, with an
     activation code, not terminated."""

@@ -39,14 +39,31 @@ def order_fulfil_task(order_id: int) -> str:
 
 
 @task()
+def order_confirm_task(order_id: int) -> str:
+    from .models import Order
+    from .services import order_payment_confirmed
+
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return "missing"
+    return order_payment_confirmed(order=order, now=utcnow(),
+                                   note="payment succeeded, found by the sweep").status
+
+
+@task()
 def orders_fulfil_sweep() -> int:
-    """Paid orders still without their period get another try."""
-    from .selectors import orders_paid_not_fulfilled
+    """Paid orders still without their period get another try; orders whose payment
+    succeeded but were never marked paid (the process died after the payment's commit)
+    are marked paid and fulfilled."""
+    from .selectors import orders_paid_not_fulfilled, orders_payment_succeeded_not_paid
 
     ids = list(orders_paid_not_fulfilled(now=utcnow()).values_list("pk", flat=True)[:BATCH])
     for order_id in ids:
         order_fulfil_task.enqueue(order_id)
-    return len(ids)
+    unmarked = list(orders_payment_succeeded_not_paid().values_list("pk", flat=True)[:BATCH])
+    for order_id in unmarked:
+        order_confirm_task.enqueue(order_id)
+    return len(ids) + len(unmarked)
 
 
 @task()

@@ -10,6 +10,7 @@ from simdesk.core.sweeps import sweeps_run_due
 from simdesk.orders.models import Order, OrderStatus
 from simdesk.orders.services import order_create, order_mark_paid
 from simdesk.orders.tasks import orders_expire_sweep, orders_fulfil_sweep
+from simdesk.payments.models import Payment, PaymentStatus
 
 
 def test_it_lists_the_order_sweeps_in_the_schedule():
@@ -43,6 +44,43 @@ def test_it_fulfils_a_paid_order_the_webhook_path_missed(alice, card, plan, now)
     order.refresh_from_db()
     assert order.status == OrderStatus.FULFILLED
     assert Period.objects.filter(source=order.reference).count() == 1
+
+
+def test_it_marks_paid_and_fulfils_an_order_whose_payment_succeeded_unseen(alice, card, plan,
+                                                                          now):
+    # The payment's commit happened, then the process died (or the database went away)
+    # before the signal's receiver marked the order paid.
+    order = order_create(customer=alice, card=card, plan=plan, currency="USD",
+                         idempotency_key="unseen", now=now)
+    order.payment = Payment.objects.create(
+        customer=alice, gateway="sandbox", amount_minor=order.total_minor, currency="USD",
+        reference=order.reference, idempotency_key=f"{order.reference}:1",
+        status=PaymentStatus.SUCCEEDED, succeeded_at=now)
+    order.save(update_fields=["payment"])
+
+    orders_fulfil_sweep.enqueue()
+    orders_fulfil_sweep.enqueue()
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED
+    assert order.paid_at is not None
+    assert Period.objects.filter(source=order.reference).count() == 1
+
+
+def test_it_leaves_an_unpaid_order_alone_in_the_fulfil_sweep(alice, card, plan, now):
+    order = order_create(customer=alice, card=card, plan=plan, currency="USD",
+                         idempotency_key="unpaid", now=now)
+    order.payment = Payment.objects.create(
+        customer=alice, gateway="sandbox", amount_minor=order.total_minor, currency="USD",
+        reference=order.reference, idempotency_key=f"{order.reference}:1",
+        status=PaymentStatus.FAILED)
+    order.save(update_fields=["payment"])
+
+    orders_fulfil_sweep.enqueue()
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert not Period.objects.filter(source=order.reference).exists()
 
 
 def test_it_runs_the_order_sweeps_from_the_clock(alice, card, plan):
