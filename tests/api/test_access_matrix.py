@@ -200,3 +200,40 @@ def test_a_session_without_the_csrf_token_is_refused_on_every_unsafe_method(oper
             assert response.status_code == 401, label(method, path)
     assert "POST /api/v1/orders" in checked
     assert "DELETE /api/v1/tokens/{token_id}" in checked
+
+
+def test_revoked_credentials_and_deactivated_customers_are_401_everywhere(operations, world, now):
+    """A revoked personal token, a revoked operator key and the token of a customer whose
+    account was deactivated open nothing, on any operation that takes credentials."""
+    from simdesk.accounts.models import PersonalAccessToken
+    from simdesk.accounts.tokens import token_create, token_revoke
+    from simdesk.api.keys import operator_key_create, operator_key_revoke
+
+    _alices, alice_plain = token_create(user=world.alice, name="revoked", now=now)
+    token_revoke(user=world.alice, token_public_id=_alices.public_id, now=now)
+    key, key_plain = operator_key_create(name="revoked", scopes=OperatorScope.values,
+                                         created_by=world.staff, now=now)
+    operator_key_revoke(key=key, now=now)
+    bobs = PersonalAccessToken.objects.filter(user=world.bob, revoked_at__isnull=True).first()
+    assert bobs is not None
+    world.bob.is_active = False
+    world.bob.save(update_fields=["is_active"])
+    credentials = {"revoked token": alice_plain, "revoked key": key_plain,
+                   "deactivated customer": world.bob_token}
+    for method, path, operation, components in operations:
+        if not schemes(operation):
+            continue
+        for what, plaintext in credentials.items():
+            response = call(Client(HTTP_AUTHORIZATION=f"Bearer {plaintext}"), method, path,
+                            operation, components, world.ids)
+            assert response.status_code == 401, (what, label(method, path))
+
+
+def test_a_staff_session_is_not_an_operator_key(operations, world):
+    """Operator operations take only an operator key: not even a staff member's session."""
+    staff = Client()
+    staff.force_login(world.staff)
+    for method, path, operation, components in operations:
+        if "OperatorKeyAuth" in schemes(operation):
+            response = call(staff, method, path, operation, components, world.ids)
+            assert response.status_code == 401, label(method, path)
