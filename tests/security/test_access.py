@@ -147,3 +147,9 @@ def test_portal_pages_link_objects_by_opaque_ids_only(world, frozen):
             segments = [s for s in href.split("?")[0].split("/") if s]
             numeric = [s for s in segments if s.isdigit()]
             assert not numeric or not set(numeric) & keys, (page, href)
+
+
+def test_no_route_of_the_site_takes_an_integer_key():
+    routes = [route for route, _name, _cb in url_patterns() if not route.startswith("admin/")]
+
+    assert [route for route in routes if "<int:" in route] == []

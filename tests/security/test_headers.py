@@ -166,3 +166,26 @@ def test_production_sends_hsts_and_marks_cookies_secure():
     assert seen["redirect"] and seen["plain"] == 301  # plain HTTP goes to HTTPS
     assert seen["csp"] and "unsafe-inline" not in seen["csp"]
     assert seen["frame"] == "DENY" and seen["nosniff"] == "nosniff"
+
+
+def test_only_the_stripe_pages_may_load_stripe_js(client, alice, settings, now):
+    from simdesk.payments.models import Payment
+
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = "sk_test_x", "pk_test_x"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_x"
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nobody answers: the page says so
+    settings.PAYMENT_GATEWAYS = ["sandbox", "stripe"]
+    payment = Payment.objects.create(customer=alice, gateway="stripe", amount_minor=999,
+                                     currency="USD", reference="order:csp",
+                                     idempotency_key="csp-1", gateway_payment_id="")
+    client.force_login(alice)
+
+    page = client.get(f"/payments/stripe/pay/{payment.public_id}")
+    elsewhere = client.get("/cards/")
+
+    assert page.status_code == 200
+    assert_strict_policy(page, "stripe pay page")
+    assert "script-src 'self' https://js.stripe.com" in page[HEADER]
+    assert "frame-src 'self' https://js.stripe.com https://hooks.stripe.com" in page[HEADER]
+    assert "connect-src 'self' http://127.0.0.1:9" in page[HEADER]
+    assert "stripe.com" not in elsewhere[HEADER]
