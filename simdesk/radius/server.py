@@ -31,7 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from pyrad import packet
 from pyrad.packet import PacketError
 
@@ -155,10 +155,18 @@ class RadiusServer:
             while not stop.is_set():
                 ready = poller.poll(200)
                 for fd, _event in ready:
-                    if fd == acct_fd:
-                        self._accounting_batch()
-                    else:
-                        self._authorization_batch()
+                    try:
+                        if fd == acct_fd:
+                            self._accounting_batch()
+                        else:
+                            self._authorization_batch()
+                    except DatabaseError:
+                        # E.g. the database restarting while the NAS list is reloaded:
+                        # the batch is not answered (the NAS sends it again), the server
+                        # goes on with a new connection instead of exiting.
+                        logger.exception("RADIUS: database error; batch not answered")
+                        connection.close()
+                        stop.wait(0.5)
         finally:
             connection.close()
 

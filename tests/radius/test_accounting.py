@@ -201,3 +201,40 @@ def test_running_out_of_data_asks_the_network_to_disconnect_the_card(radius_serv
     action = NetworkAction.objects.get(card=subscriber.card)
     assert action.action == NetworkActionKind.DISCONNECT
     assert action.reason == "out of data"
+
+
+def test_it_keeps_serving_when_the_database_is_away_for_a_moment(nas, subscriber, monkeypatch):
+    import threading
+
+    from django.db import OperationalError
+
+    from simdesk.radius import server as module
+
+    from .conftest import RadiusServer
+
+    real, calls = module.nas_directory, []
+
+    def database_restarting():
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("the database system is shutting down")
+        return real()
+
+    monkeypatch.setattr(module, "nas_directory", database_restarting)
+    server = RadiusServer(host="127.0.0.1", acct_port=0, auth_port=0, batch_wait=0.001)
+    stop = threading.Event()
+    thread = threading.Thread(target=server.serve, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        # The first copy finds the database away and is not answered; radclient's
+        # retransmission is.
+        answer = radclient(server.acct_port, "acct", [acct("Start", subscriber)], timeout=1,
+                           retries=3)
+
+        assert answer.answered == 1
+        assert thread.is_alive()
+        assert len(calls) == 2
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        server.close()
