@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it sees the client's address, not the proxy's.
+    "simdesk.core.proxy.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "simdesk.core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -75,6 +77,12 @@ MIDDLEWARE = [
     # Last, so a lockout answers before any view runs.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For gives the client's
+# address to rate limits and lockouts; 0 ignores the header (a client could forge it).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The API's throttles read REMOTE_ADDR as set above, never the raw header.
+NINJA_NUM_PROXIES = 0
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
