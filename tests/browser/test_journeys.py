@@ -44,7 +44,7 @@ from tests.accounts.conftest import code_from_last_mail
 
 from .conftest import ARTIFACTS, DESKTOP, PHONE
 from .test_back_office import authenticator_code, make_staff  # noqa: F401 - a fixture
-from .test_checkout import choose_and_review, pay_on_sandbox
+from .test_checkout import choose_and_review
 from .test_self_service import HTTP, PASSWORD, WAIT, badge, translated, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -223,7 +223,12 @@ def test_a_customers_whole_journey_and_the_staff_who_help_her(
                           shot=lambda _page: me.step("plan"))
         page.check("input[name=save_method]")
         me.step("review")
-        pay_on_sandbox(page)
+        page.locator(".pay-button").click()
+        page.wait_for_url("**/sandbox/pay/*", timeout=WAIT)
+        page.fill("#card_number", "4242 4242 4242 4242")
+        me.step("sandbox-pay")
+        page.locator("button[name=action][value=pay]").click()
+        page.wait_for_url("**/orders/*/", timeout=WAIT)
         page.locator(".order-done").wait_for(timeout=WAIT)
         first = Order.objects.get(customer=mei)
         assert first.status == OrderStatus.FULFILLED
@@ -306,6 +311,7 @@ def test_a_customers_whole_journey_and_the_staff_who_help_her(
         staff = kim.page
         staff.goto(f"{base}/staff/")
         staff.wait_for_url(f"**{reverse('account_login')}**", timeout=WAIT)
+        kim.step("staff-login")
         staff.fill("input[name=login]", staff_user.email)
         staff.fill("input[name=password]", PASSWORD)
         staff.locator("form button[type=submit]").first.click()
@@ -320,6 +326,7 @@ def test_a_customers_whole_journey_and_the_staff_who_help_her(
         staff.fill("#staff-q", card.iccid)
         staff.locator("form.staffsearch button[type=submit]").click()
         staff.wait_for_url(f"**/staff/?q={card.iccid}", timeout=WAIT)
+        kim.step("staff-search")
         staff.locator(f"table.grid a[href='/staff/cards/{card.public_id}/']").click()
         staff.wait_for_url(f"**/staff/cards/{card.public_id}/", timeout=WAIT)
         kim.step("staff-card")
