@@ -1,6 +1,6 @@
 """No parameter sends a visitor to another site: ``next`` on sign-in, sign-out, sign-up,
-the language switch and the staff's second-factor step, and the return address a
-gateway's pay page sends the customer back to."""
+the language switch and an announcement's dismiss button, and the return address each
+gateway's pages send the customer back to (sandbox, Stripe, PayPal, Alipay)."""
 
 import re
 from urllib.parse import urlsplit
@@ -80,6 +80,18 @@ def test_the_language_switch_goes_home_instead(client, alice, target):
         assert_stays_here(response, target)
 
 
+@pytest.mark.parametrize("target", EVIL)
+def test_dismissing_an_announcement_goes_home_instead(client, alice, target):
+    """(One that is over, or never was, sends the customer back alike.)"""
+    client.force_login(alice)
+
+    response = client.post("/announcements/00000000-0000-4000-8000-000000000000/dismiss/",
+                           {"next": target})
+
+    assert response.status_code == 302
+    assert_stays_here(response, target)
+
+
 @pytest.mark.parametrize("target", EVIL[:6])
 def test_sign_up_never_sends_the_new_customer_away(client, db, target):
     response = client.post(f"/accounts/signup/?next={target}",
@@ -92,12 +104,14 @@ def test_sign_up_never_sends_the_new_customer_away(client, db, target):
 
 @pytest.mark.parametrize("target", EVIL)
 def test_a_gateway_will_not_return_the_customer_to_another_site(target, settings):
-    from simdesk.payments.gateways.sandbox.gateway import _safe_return_url
-    from simdesk.payments.gateways.stripe.gateway import _check_return_url
+    from simdesk.payments.gateways.alipay.gateway import _safe_return_url as alipay
+    from simdesk.payments.gateways.paypal.gateway import _safe_return_url as paypal
+    from simdesk.payments.gateways.sandbox.gateway import _safe_return_url as sandbox
+    from simdesk.payments.gateways.stripe.gateway import _check_return_url as stripe
 
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.SITE_URL = "http://testserver"
-    for check in (_safe_return_url, _check_return_url):
+    for check in (sandbox, stripe, paypal, alipay):
         try:
             check(target)
         except ServiceError as error:
