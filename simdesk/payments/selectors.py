@@ -58,7 +58,17 @@ def payments_to_reconcile(*, now: datetime, after: timedelta) -> QuerySet[Paymen
     )
 
 
+#: An event is processed in the request that stored it; one still only received after
+#: this long was interrupted.
+UNPROCESSED_AFTER = timedelta(minutes=2)
+
+
 def webhook_events_due(*, now: datetime) -> QuerySet[InboundWebhookEvent]:
-    """Events whose processing failed and whose next attempt time has come."""
-    return InboundWebhookEvent.objects.filter(status=WebhookStatus.FAILED,
-                                              next_attempt_at__lte=now)
+    """Events whose processing failed and whose next attempt time has come, and events
+    stored but never processed: the process died, or the database went away, after the
+    event's commit and before its processing or the record of its failure. The gateway's
+    repeated delivery is recognised as a duplicate and not processed, so without this
+    such an event (and the payment it confirms) would wait forever."""
+    return InboundWebhookEvent.objects.filter(
+        Q(status=WebhookStatus.FAILED, next_attempt_at__lte=now)
+        | Q(status=WebhookStatus.RECEIVED, received_at__lte=now - UNPROCESSED_AFTER))

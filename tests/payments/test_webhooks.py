@@ -278,6 +278,37 @@ def test_it_keeps_an_event_for_an_unknown_payment_and_retries_it(
     assert received == [("payment_succeeded", payment.pk)]
 
 
+def test_it_processes_an_event_stored_but_never_processed_from_the_sweep(
+        start, post_event, received, django_capture_on_commit_callbacks, monkeypatch):
+    # given an event whose request died after storing it (killed process, database gone)
+    from datetime import timedelta
+
+    import time_machine
+
+    from simdesk.payments.services import webhooks
+    from simdesk.payments.tasks import webhook_events_retry_sweep
+
+    payment, _url = start()
+    with monkeypatch.context() as patch:
+        patch.setattr(webhooks, "webhook_event_process", lambda *, event, now: event)
+        post_event(sandbox_event(payment, event_id="evt_cut"))
+    # and the sandbox's repeated delivery, a duplicate, processes nothing
+    post_event(sandbox_event(payment, event_id="evt_cut"))
+    event = InboundWebhookEvent.objects.get()
+    assert event.status == WebhookStatus.RECEIVED
+    assert webhook_events_retry_sweep.call() == 0  # it may still be in its request
+    # when the retry sweep runs a few minutes later
+    with time_machine.travel(event.received_at + timedelta(minutes=3), tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        assert webhook_events_retry_sweep.call() == 1
+    # then it is processed once and the payment succeeds
+    event.refresh_from_db()
+    payment.refresh_from_db()
+    assert event.status == WebhookStatus.PROCESSED
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert received == [("payment_succeeded", payment.pk)]
+
+
 def test_it_does_not_retry_before_the_next_attempt_time(start, post_event):
     payment, _url = start()
     Payment.objects.filter(pk=payment.pk).update(gateway_payment_id="")
