@@ -36,8 +36,9 @@ def _as_uuid(text: str) -> uuid.UUID | None:
 
 def staff_search(*, query: str) -> list[SearchHit]:
     """Customers by e-mail, cards by ICCID / IMSI / MSISDN (whole or the start of one),
-    orders by id — in one list, customers first. An empty query finds nothing."""
-    text = query.strip()
+    orders by id — in one list, customers first. An empty query finds nothing.
+    NUL characters are dropped: nothing stored has one, and PostgreSQL refuses them."""
+    text = query.replace("\x00", "").strip()
     if not text:
         return []
     hits: list[SearchHit] = []
