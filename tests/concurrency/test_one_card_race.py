@@ -11,6 +11,7 @@ PostgreSQL only: row locks and concurrent transactions are what is under test (S
 serialises every writer).
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -68,6 +69,10 @@ def test_it_keeps_one_card_exact_while_usage_renewal_refund_and_pause_race(race_
             counts[key] = counts.get(key, 0) + n
     summary = {"counts": counts, "report": {k: v for k, v in report.items()
                                             if k != "records_applied"}}
+    # What raced, for the record (shown with -s): RACE_PROCESSES=8 RACE_SECONDS=60 is the
+    # full trial, the defaults the one CI runs.
+    print("RACE", json.dumps({"processes": PROCESSES, "seconds": SECONDS, **summary},
+                             default=str))
 
     # Then no operation failed other than by a business refusal (no deadlock, no 500)
     assert [f for run in runs for f in run["failures"]] == [], summary
