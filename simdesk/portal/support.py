@@ -10,8 +10,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -205,14 +206,16 @@ def ticket_close(request, public_id):
 @require_POST
 def announcement_hide(request, public_id):
     """"Dismiss" on an announcement: hidden for this customer, back to the page it was on."""
+    # A path on this site only. Always an address, never a view name: redirect("x")
+    # would look "x" up as one, and a value that is none was a server error.
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = "portal:home"
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("portal:home")
     try:
         announcement = announcement_get_live(announcement_public_id=public_id,
                                              now=timezone.now())
     except NotFound:
-        return redirect(target)  # already over: nothing left to hide
+        return HttpResponseRedirect(target)  # already over: nothing left to hide
     announcement_dismiss(announcement=announcement, customer=request.user, now=timezone.now())
-    return redirect(target)
+    return HttpResponseRedirect(target)
