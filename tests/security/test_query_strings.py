@@ -54,3 +54,34 @@ def test_no_api_list_answers_a_hostile_query_with_a_500(world, now):
             elif response.status_code >= 400:
                 assert response["Content-Type"].startswith("application/problem+json")
     assert failures == [], "\n".join(map(str, failures))
+
+
+FIELDS = ["q", "body", "subject", "message", "reason", "note", "name", "email", "login",
+          "password", "password1", "password2", "oldpassword", "code", "iccid", "claim_code",
+          "coupon", "coupon_code", "plan", "currency", "gateway", "language", "time_zone",
+          "amount", "bytes", "days", "title", "title_en", "body_en", "audience", "starts_at",
+          "ends_at", "percent_off", "amount_off", "max_uses", "data_gb", "validity_days",
+          "price_usd", "file", "payment_method", "next", "confirm", "enabled", "mode"]
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\x00"], ids=["nul-inside", "nul"])
+def test_no_form_answers_nul_characters_with_a_500(world, frozen, value):
+    """Every POST route of the site (read from the URLconf) with NUL in every field a form
+    of simdesk uses: a message or a refusal, never a server error (PostgreSQL refuses NUL
+    in text, so a value that reaches a query unchecked would be a 500 there)."""
+    from .test_csrf import concrete, site_routes
+
+    alice = Client(raise_request_exception=False)
+    alice.force_login(world.alice)
+    staff = sign_in_staff(Client(raise_request_exception=False), world.staff)
+    routes = [(r, n, c) for r, n, c in site_routes()
+              if not getattr(c, "csrf_exempt", False) and n != "account_logout"]
+    routes.sort(key=lambda route: route[1] == "portal:account_delete")  # that one last
+    failures = []
+    for route, name, _callback in routes:
+        client = staff if (name or "").startswith("backoffice:") else alice
+        url = concrete(route, world.ids.get(name, {}))
+        response = client.post(url, {field: value for field in FIELDS})
+        if response.status_code >= 500:
+            failures.append((name, response.status_code))
+    assert failures == [], failures

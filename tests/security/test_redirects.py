@@ -132,3 +132,16 @@ def test_the_sandbox_pay_page_refuses_an_order_with_a_return_address_elsewhere(
         order_pay(order=order, gateway="sandbox", return_url="https://evil.example/x", now=now)
 
     assert refused.value.code == "invalid_return_url"
+
+
+@pytest.mark.parametrize("target", ["x", "home", "healthz", "a\x00b", "portal:cards"])
+def test_a_next_that_is_not_an_address_is_not_looked_up_as_a_view(client, alice, target):
+    """The dismiss button's ``next`` was passed to redirect(), which takes a bare word for
+    a view's name: "x" was a server error, "healthz" a redirect to the health probe."""
+    client.force_login(alice)
+
+    response = client.post("/announcements/00000000-0000-4000-8000-000000000000/dismiss/",
+                           {"next": target})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
