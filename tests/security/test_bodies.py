@@ -146,3 +146,49 @@ def test_forms_answer_bytes_that_are_not_utf8_without_a_500(alice, url):
                               content_type="application/x-www-form-urlencoded")
 
     assert response.status_code < 500, response.status_code
+
+
+def test_no_api_operation_answers_nul_characters_with_a_500(now, alice, make_user):
+    """Every operation of the served OpenAPI document, called by the right kind of caller
+    with NUL in every string of a body (and query) it accepts: a 4xx problem, never a
+    500 (PostgreSQL refuses NUL in text)."""
+    from simdesk.accounts.tokens import token_create
+    from simdesk.api.keys import operator_key_create
+    from simdesk.api.models import OperatorScope
+    from tests.api import test_access_matrix as matrix
+
+    _token, customer = token_create(user=alice, name="nul", now=now)
+    staff = make_user("ops@example.com", is_staff=True)
+    _key, operator = operator_key_create(name="nul", scopes=OperatorScope.values,
+                                         created_by=staff, now=now)
+    plain_example = matrix.example
+
+    def nul_example(schema, components):
+        value = plain_example(schema, components)
+        return _with_nul(value)
+
+    ids = {"card_id": "a\x00b", "order_id": "a\x00b", "token_id": "a\x00b", "code": "a\x00b",
+           "period_id": "a\x00b"}
+    failures = []
+    matrix.example = nul_example
+    try:
+        for method, path, operation, components in matrix.load_operations():
+            schemes = matrix.schemes(operation)
+            token = operator if "OperatorKeyAuth" in schemes else customer
+            client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", raise_request_exception=False)
+            response = matrix.call(client, method, path, operation, components, ids)
+            if response.status_code >= 500:
+                failures.append((method, path, response.status_code))
+    finally:
+        matrix.example = plain_example
+    assert failures == [], failures
+
+
+def _with_nul(value):
+    if isinstance(value, str):
+        return value[:1] + "\x00" + value[1:]
+    if isinstance(value, dict):
+        return {k: _with_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_nul(v) for v in value]
+    return value
