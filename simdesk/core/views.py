@@ -1,5 +1,6 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -15,3 +16,10 @@ def healthz(request):
     except Exception:  # noqa: BLE001 — any database failure means "not healthy"
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def csrf_failure(request, reason=""):
+    """A form sent without a valid CSRF token: 403 in the site's layout and the visitor's
+    language, saying what to do (Django's own page is English, technical and styled
+    inline, which the Content-Security-Policy blocks). ``reason`` is logged by Django."""
+    return render(request, "403_csrf.html", status=403)
