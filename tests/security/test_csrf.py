@@ -58,6 +58,7 @@ def test_a_post_without_the_token_is_403_on_every_route(world, frozen):
         for who, client in (("visitor", visitor), ("alice", alice), ("staff", staff)):
             response = client.post(url, {"next": "/", "body": "x", "language": "en"})
             assert response.status_code == 403, (name, who, url, response.status_code)
+            assert b"This form has expired" in response.content, (name, who)
         checked.append(name)
 
     assert len(checked) > 100
@@ -74,3 +75,14 @@ def test_with_the_token_the_same_post_gets_past_the_check(world, frozen):
                                           "csrfmiddlewaretoken": token})
 
     assert response.status_code == 302
+
+
+def test_the_refusal_is_a_page_of_the_site_in_the_visitors_language(alice):
+    from .test_headers import assert_strict_policy
+
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.post("/accounts/login/", {"login": alice.email, "password": "x"})
+
+    assert response.status_code == 403
+    assert_strict_policy(response, "csrf failure")
+    assert '<html lang="zh-hans"' in response.content.decode()
