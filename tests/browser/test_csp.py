@@ -65,3 +65,48 @@ def test_pages_run_under_the_policy_without_a_violation(browser, live_server, al
 
     assert {url: v for url, v in seen.items() if v} == {}
     assert [text for text in console if "Content Security Policy" in text] == []
+
+
+def test_the_sandbox_pay_page_and_the_back_office_run_under_it_too(browser, live_server, alice,
+                                                                   make_user, paid_order, now):
+    import time
+
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from simdesk.accounts.roles import StaffRole, staff_role_set
+    from simdesk.orders.services import order_create, order_pay
+
+    unpaid = order_create(customer=alice, card=paid_order.card, plan=paid_order.plan,
+                          currency="USD", coupon_code="", idempotency_key="csp-2", now=now,
+                          language="en")
+    pay_url = order_pay(order=unpaid, gateway="sandbox", return_url="/orders/",
+                        now=now)
+    staff = make_user("root@staff.example", is_staff=True, is_superuser=True)
+    staff_role_set(user=staff, roles={StaffRole.SUPPORT_AGENT, StaffRole.BILLING_ADMIN},
+                   acting_user=None, now=now)
+    TOTP.activate(staff, generate_totp_secret())
+    seen = {}
+    for who, urls in ((alice, [pay_url]),
+                      (staff, ["/staff/", "/staff/?q=alice", "/staff/dashboard/", "/staff/plans/",
+                               f"/staff/cards/{paid_order.card.public_id}/",
+                               "/staff/payments/", "/staff/tickets/"])):
+        client = Client()
+        client.force_login(who)
+        if who.is_staff:
+            session = client.session
+            session["account_authentication_methods"] = [
+                {"method": "password", "at": time.time(), "email": who.email},
+                {"method": "mfa", "at": time.time(), "type": "totp"}]
+            session.save()
+        context = browser.new_context()
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "url": live_server.url}])
+        context.add_init_script(WATCH)
+        page = context.new_page()
+        for url in urls:
+            response = page.goto(url if url.startswith("http") else live_server.url + url)
+            assert response.status == 200, url
+            seen[url] = page.evaluate("window.cspViolations")
+        context.close()
+
+    assert {url: v for url, v in seen.items() if v} == {}
