@@ -49,7 +49,8 @@ class CouponForm(forms.Form):
 
 
 class PayForm(forms.Form):
-    """How to pay: the enabled gateways, and whether to keep the method for auto-renewal.
+    """How to pay: the enabled gateways that take the order's currency, and whether to keep
+    the method for auto-renewal.
 
     The box is offered only if some enabled gateway can keep methods; when only some
     can, its help text names them (the page works without JavaScript, so the box cannot
@@ -63,9 +64,9 @@ class PayForm(forms.Form):
                                "on for a card."),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.gateways = {g.name: g for g in enabled_gateways()}
+        self.gateways = {g.name: g for g in enabled_gateways() if g.supports_currency(currency)}
         choices = [(name, _gateway_label(g)) for name, g in self.gateways.items()]
         self.fields["gateway"].choices = choices
         if choices:
@@ -150,7 +151,7 @@ def _review_context(request, order, *, coupon_form=None, pay_form=None) -> dict:
         "terms": plan_terms(plan=order.plan, language=request.LANGUAGE_CODE),
         "plan_name": order.plan.name_for(request.LANGUAGE_CODE),
         "coupon_form": coupon_form or CouponForm(initial={"coupon_code": order.coupon_code}),
-        "pay_form": pay_form or PayForm(),
+        "pay_form": pay_form or PayForm(currency=order.currency),
         "failure": failure,
     }
 
@@ -192,7 +193,7 @@ def checkout_pay(request, public_id):
     order = _order_or_404(request, public_id)
     if order.is_settled:
         return redirect("portal:order_detail", public_id=order.public_id)
-    form = PayForm(request.POST)
+    form = PayForm(request.POST, currency=order.currency)
     if not form.is_valid():
         return render(request, "portal/checkout/review.html",
                       _review_context(request, order, pay_form=form), status=400)

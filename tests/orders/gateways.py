@@ -29,6 +29,11 @@ class OneOffGateway(PaymentGateway):
     calls: list[tuple[str, bool]] = []
     #: called with the payment while start_payment runs (the gateway "thinking")
     during_start: Callable | None = None
+    #: the only currencies it takes (None: any)
+    currencies: tuple[str, ...] | None = None
+
+    def supports_currency(self, currency: str) -> bool:
+        return self.currencies is None or currency in self.currencies
 
     def start_payment(self, *, payment, return_url: str, save_method: bool) -> StartResult:
         type(self).calls.append((payment.idempotency_key, save_method))
@@ -62,8 +67,10 @@ def oneoff(settings):
     """The sandbox and the one-off gateway are both enabled; the one-off's calls are fresh."""
     OneOffGateway.calls = []
     OneOffGateway.during_start = None
+    OneOffGateway.currencies = None
     register(settings, OneOffGateway, enabled=("sandbox",))
     yield OneOffGateway
     OneOffGateway.during_start = None
+    OneOffGateway.currencies = None
     registry.GATEWAY_CLASSES.pop(OneOffGateway.name, None)
     registry._gateway_instance.cache_clear()

@@ -5,7 +5,8 @@ gone — as a browser without JavaScript sees them. Driven by the tests' one-off
 import pytest
 from django.utils import timezone
 
-from simdesk.orders.services import order_create
+from simdesk.core.errors import ServiceError
+from simdesk.orders.services import order_create, order_pay
 from simdesk.payments.models import Payment, SavedPaymentMethod
 from simdesk.renewals.models import RenewalSettings
 
@@ -75,6 +76,29 @@ def test_it_still_remembers_a_method_with_a_gateway_that_can(signed_in, order, o
 
     assert response.status_code == 302
     assert Payment.objects.get().save_method is True
+
+
+def test_it_offers_only_the_gateways_that_take_the_orders_currency(signed_in, order, oneoff):  # noqa: F811
+    oneoff.currencies = ("CNY",)
+
+    page = signed_in.get(f"/checkout/{order.public_id}/").content.decode()
+
+    assert 'value="sandbox"' in page
+    assert 'value="oneoff"' not in page
+    response = signed_in.post(f"/checkout/{order.public_id}/pay/", {"gateway": "oneoff"})
+    assert response.status_code == 400
+    assert not Payment.objects.exists() and oneoff.calls == []
+
+
+def test_order_pay_refuses_a_gateway_that_cannot_take_the_orders_currency(order, oneoff):  # noqa: F811
+    oneoff.currencies = ("CNY",)
+
+    with pytest.raises(ServiceError) as refused:
+        order_pay(order=order, gateway="oneoff", return_url="/orders/", now=timezone.now())
+
+    assert refused.value.code == "currency_not_supported"
+    assert "One-off Pay cannot take payments in USD" in str(refused.value.message)
+    assert not Payment.objects.exists() and oneoff.calls == []
 
 
 # --- The auto-renewal page -------------------------------------------------------------------

@@ -43,6 +43,11 @@ def order_pay(*, order: Order, gateway: str, return_url: str, now: datetime,
     if gw is None:
         raise ServiceError(_("This payment method is not available. Choose another one."),
                            code="gateway_unavailable")
+    if not gw.supports_currency(order.currency):
+        raise ServiceError(_("%(gateway)s cannot take payments in %(currency)s. Choose another "
+                             "way to pay.") % {"gateway": gw.label or gw.name,
+                                               "currency": order.currency},
+                           code="currency_not_supported")
     if save_method and not gw.supports_saved_methods:
         raise ServiceError(_("%(gateway)s cannot be remembered for auto-renewal. Untick "
                              "“Remember this payment method” or choose another way to pay.")

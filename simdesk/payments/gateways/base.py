@@ -180,6 +180,10 @@ class PaymentGateway(abc.ABC):
         """
         return True
 
+    def supports_currency(self, currency: str) -> bool:
+        """Whether this gateway can take a payment in ``currency`` (ISO 4217)."""
+        return True
+
     def mode(self) -> str:
         """``"live"`` when real money moves, ``"test"`` for a vendor's test environment."""
         return "test"
