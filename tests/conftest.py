@@ -6,6 +6,7 @@ Without them those tests are reported as skipped, with the reason.
 """
 
 import os
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -70,3 +71,30 @@ def _default_language_and_time_zone():
     yield
     translation.activate(settings.LANGUAGE_CODE)
     timezone.deactivate()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole session, shared by every browser test (tests/browser and
+    the gateways' pay pages): Playwright's sync API allows one running instance per thread,
+    so a second one started while this one lives fails."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the Django code these
+    # tests call directly (fixtures creating rows) is still plain synchronous code.
+    # Set only while browsers run, so no other test inherits it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

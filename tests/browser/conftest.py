@@ -3,7 +3,6 @@
 Skipped, with the reason, where /usr/bin/chromium is missing; `.ci/run` installs it.
 """
 
-import os
 import shutil
 from pathlib import Path
 
@@ -24,30 +23,6 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if here in item.path.parents:
                 item.add_marker(skip)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the Django code these
-    # tests call directly (fixtures creating rows) is still plain synchronous code.
-    # Set only while browsers run, so no other test inherits it.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
-    if previous is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ completes 3-D Secure at the peer. Everything else is real: the page's script,
 simdesk's confirm and return views over a live server, and the peer.
 """
 
-import os
 import shutil
 from pathlib import Path
 
@@ -70,22 +69,10 @@ window.Stripe = function (key, options) {
 
 
 @pytest.fixture
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update"])
-        yield browser
-        browser.close()
-    if previous is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+def chromium(browser):
+    """The session's Chromium (tests/conftest.py): a second Playwright started while it
+    runs would fail."""
+    return browser
 
 
 @pytest.fixture
