@@ -16,6 +16,8 @@ def _superusers_only(request) -> bool:
 
 admin.site.has_permission = _superusers_only
 
+handler500 = "simdesk.core.views.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
