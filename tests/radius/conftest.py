@@ -73,7 +73,7 @@ class Answer:
 
 
 def radclient(port: int, kind: str, packets: list[dict], *, secret: str = SECRET,
-              timeout: float = 2, retries: int = 1, parallel: int = 1) -> Answer:
+              timeout: float = 5, retries: int = 1, parallel: int = 1) -> Answer:
     """Send ``packets`` (attribute → value) with radclient; count the answers."""
     result = subprocess.run(
         [RADCLIENT, "-x", "-r", str(retries), "-t", str(timeout), "-p", str(parallel),
