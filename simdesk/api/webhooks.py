@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from simdesk.core.clock import utcnow
 from simdesk.core.errors import NotFound
 from simdesk.payments.gateways import get_gateway
-from simdesk.payments.gateways.base import WebhookRejected
+from simdesk.payments.gateways.base import GatewayError, WebhookRejected
 from simdesk.payments.services import webhook_receive
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,16 @@ def inbound_webhook(request, gateway: str) -> HttpResponse:
     except WebhookRejected as rejected:
         logger.warning("webhooks: rejected a %s webhook: %s", gateway[:40], rejected.detail)
         return problem(400, "Webhook rejected", rejected.detail, rejected.code)
+    except GatewayError as error:
+        # Reading the event needed the vendor (e.g. to name a saved card) and it did not
+        # answer: nothing was stored, and the vendor sends the event again on a 5xx.
+        logger.warning("webhooks: %s could not be asked about a webhook: %s", gateway[:40],
+                       error.detail)
+        response = problem(503, "Gateway unreachable", "The payment gateway could not be "
+                           "asked about this event; nothing was stored. Send it again later.",
+                           "gateway_unreachable")
+        response["Retry-After"] = "60"
+        return response
     # Some vendors want their own words back (Alipay retries until it reads "success").
     ack = get_gateway(gateway).webhook_ack(created=created)
     if ack is not None:

@@ -16,6 +16,7 @@ from simdesk.payments.gateways import (
     get_gateway,
 )
 from simdesk.payments.gateways.base import (
+    GatewayError,
     GatewayEvent,
     Outcome,
     PaymentGateway,
@@ -53,6 +54,8 @@ class AckGateway(PaymentGateway):
     def parse_webhook(self, *, headers, body, now):
         if headers.get("Ack-Secret") != TEST_SECRET:
             raise WebhookSignatureError("wrong secret")
+        if headers.get("Ack-Vendor-Down"):
+            raise GatewayError(detail="the vendor did not answer a lookup")
         data = json.loads(body)
         return GatewayEvent(event_id=data["id"], type="paid",
                             gateway_payment_id=data["payment"], outcome=Outcome.SUCCEEDED,
@@ -223,6 +226,20 @@ def test_a_rejected_webhook_still_gets_a_problem_not_the_acknowledgement(ack_pay
     response = _post(client, secret="forged")
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
+    assert InboundWebhookEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_webhook_the_vendor_cannot_be_asked_about_is_a_503_to_send_again(ack_payment,
+                                                                          client):
+    body = json.dumps({"id": "ack_evt_2", "payment": "ack_pay_1", "amount": 500,
+                       "currency": "USD"}).encode()
+    response = client.post("/webhooks/acktest/", data=body, content_type="application/json",
+                           headers={"Ack-Secret": TEST_SECRET, "Ack-Vendor-Down": "1"})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    assert response.json()["code"] == "gateway_unreachable"
     assert InboundWebhookEvent.objects.count() == 0
 
 
