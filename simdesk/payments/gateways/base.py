@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.errors import ServiceError
@@ -91,6 +93,24 @@ class WebhookMalformedError(WebhookRejected):
     """Signed correctly but not a payload this gateway understands."""
 
     code = "malformed"
+
+
+# --- Shared by the vendors ---------------------------------------------------------------
+
+
+def checked_return_url(url: str) -> str:
+    """``url`` if it is an address on this site (or empty); a ServiceError otherwise.
+
+    Every vendor sends the customer back to the payment's return address: checked when
+    the payment starts, no gateway page can become an open redirect.
+    """
+    if not url:
+        return ""
+    allowed = {*settings.ALLOWED_HOSTS, settings.SITE_URL.split("://", 1)[-1].split("/")[0]}
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts=allowed):
+        raise ServiceError(_("The return address must be on this site."),
+                           code="invalid_return_url")
+    return url
 
 
 # --- Results -----------------------------------------------------------------------------

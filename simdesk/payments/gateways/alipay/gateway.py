@@ -33,7 +33,6 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.errors import ServiceError
@@ -51,6 +50,7 @@ from ..base import (
     StatusResult,
     WebhookMalformedError,
     WebhookSignatureError,
+    checked_return_url,
 )
 from .client import BEIJING, TIMESTAMP_FORMAT, AlipayCallFailed, AlipayClient, credentials
 
@@ -99,17 +99,6 @@ def _beijing_time(text: str) -> datetime | None:
         return None
 
 
-def _safe_return_url(url: str) -> str:
-    """Only addresses on this site: the return view must not become an open redirect."""
-    if not url:
-        return ""
-    allowed = {*settings.ALLOWED_HOSTS, settings.SITE_URL.split("://", 1)[-1].split("/")[0]}
-    if not url_has_allowed_host_and_scheme(url, allowed_hosts=allowed):
-        raise ServiceError(_("The return address must be on this site."),
-                           code="invalid_return_url")
-    return url
-
-
 def _trade_currency(answer: Mapping[str, str]) -> str:
     return answer.get("trans_currency") or DOMESTIC_CURRENCY
 
@@ -150,7 +139,7 @@ class AlipayGateway(PaymentGateway):
                 _("Alipay cannot take payments in %(currency)s. Choose another payment "
                   "method.") % {"currency": payment.currency},
                 code="currency_not_supported")
-        _safe_return_url(return_url)
+        checked_return_url(return_url)
         return StartResult(
             redirect_url=reverse("alipay:pay", kwargs={"payment_id": payment.public_id}),
             gateway_payment_id=out_trade_no_for(payment),

@@ -39,7 +39,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from paypalserversdk.api_helper import APIHelper
 from paypalserversdk.models.amount_with_breakdown import AmountWithBreakdown
@@ -56,7 +55,6 @@ from paypalserversdk.models.paypal_wallet_vault_instruction import PaypalWalletV
 from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from paypalserversdk.models.refund_request import RefundRequest
 
-from simdesk.core.errors import ServiceError
 from simdesk.core.money import decimal_string_to_minor, minor_to_decimal_string
 from simdesk.payments.models import Payment, PaymentStatus
 
@@ -73,6 +71,7 @@ from ..base import (
     WebhookMalformedError,
     WebhookRejected,
     WebhookSignatureError,
+    checked_return_url,
 )
 from .client import PaypalApiError, call, paypal_client, request_id, verify_webhook_signature
 
@@ -190,17 +189,6 @@ def _order_state(order: Mapping[str, Any]) -> OrderState:
     )
 
 
-def _safe_return_url(url: str) -> str:
-    """Only addresses on this site: the return view must not become an open redirect."""
-    if not url:
-        return ""
-    allowed = {*settings.ALLOWED_HOSTS, settings.SITE_URL.split("://", 1)[-1].split("/")[0]}
-    if not url_has_allowed_host_and_scheme(url, allowed_hosts=allowed):
-        raise ServiceError(_("The return address must be on this site."),
-                           code="invalid_return_url")
-    return url
-
-
 def _experience(payment) -> PaypalWalletExperienceContext:
     """Where PayPal sends the customer back to (our return and cancel pages)."""
     site = settings.SITE_URL
@@ -240,7 +228,7 @@ class PaypalGateway(PaymentGateway):
     # --- One-off payments ----------------------------------------------------------------
 
     def start_payment(self, *, payment, return_url: str, save_method: bool) -> StartResult:
-        _safe_return_url(return_url)
+        checked_return_url(return_url)
         wallet = PaypalWallet(experience_context=_experience(payment), attributes=(
             PaypalWalletAttributes(vault=PaypalWalletVaultInstruction(
                 store_in_vault="ON_SUCCESS", usage_type="MERCHANT", customer_type="CONSUMER"))

@@ -13,10 +13,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-
-from simdesk.core.errors import ServiceError
 
 from ..base import (
     ChargeResult,
@@ -29,6 +26,7 @@ from ..base import (
     StartResult,
     StatusResult,
     WebhookMalformedError,
+    checked_return_url,
 )
 from .cards import test_card_find
 from .models import SandboxCharge, SandboxChargeStatus, SandboxPaymentMethod, SandboxRefund
@@ -62,23 +60,12 @@ def _charge_for(payment) -> SandboxCharge:
     return charge
 
 
-def _safe_return_url(url: str) -> str:
-    """Only addresses on this site: the pay page must not become an open redirect."""
-    if not url:
-        return ""
-    allowed = {*settings.ALLOWED_HOSTS, settings.SITE_URL.split("://", 1)[-1].split("/")[0]}
-    if not url_has_allowed_host_and_scheme(url, allowed_hosts=allowed):
-        raise ServiceError(_("The return address must be on this site."),
-                           code="invalid_return_url")
-    return url
-
-
 class SandboxGateway(PaymentGateway):
     name = "sandbox"
     label = _("Test card (sandbox)")
 
     def start_payment(self, *, payment, return_url: str, save_method: bool) -> StartResult:
-        return_url = _safe_return_url(return_url)
+        return_url = checked_return_url(return_url)
         charge, _created = SandboxCharge.objects.get_or_create(
             idempotency_key=payment.idempotency_key,
             defaults={"merchant": settings.SITE_NAME, "description": payment.reference,

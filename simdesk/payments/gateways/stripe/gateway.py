@@ -43,10 +43,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-
-from simdesk.core.errors import ServiceError
 
 from ..base import (
     ChargeResult,
@@ -59,6 +56,7 @@ from ..base import (
     StartResult,
     StatusResult,
     WebhookMalformedError,
+    checked_return_url,
 )
 from . import client
 from .client import StripeCardError
@@ -91,14 +89,6 @@ def idempotency_key(payment, *parts: str) -> str:
     return ":".join(("simdesk", payment.idempotency_key, *parts))[:255]
 
 
-def _check_return_url(url: str) -> None:
-    """Only addresses on this site: the pay page must not become an open redirect."""
-    allowed = {*settings.ALLOWED_HOSTS, settings.SITE_URL.split("://", 1)[-1].split("/")[0]}
-    if url and not url_has_allowed_host_and_scheme(url, allowed_hosts=allowed):
-        raise ServiceError(_("The return address must be on this site."),
-                           code="invalid_return_url")
-
-
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is None:
@@ -124,7 +114,7 @@ class StripeGateway(PaymentGateway):
     # --- One-off payments ----------------------------------------------------------------
 
     def start_payment(self, *, payment, return_url: str, save_method: bool) -> StartResult:
-        _check_return_url(return_url)
+        checked_return_url(return_url)
         pay_page = reverse("stripe:pay", kwargs={"payment_id": payment.public_id})
         if payment.gateway_payment_id:
             # Started before (Stripe's idempotency window is only 24 hours).
