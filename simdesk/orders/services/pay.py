@@ -50,7 +50,8 @@ def order_pay(*, order: Order, gateway: str, return_url: str, now: datetime,
                            code="currency_not_supported")
     if save_method and not gw.supports_saved_methods:
         raise ServiceError(_("%(gateway)s cannot be remembered for auto-renewal. Untick "
-                             "“Remember this payment method” or choose another way to pay.")
+                             "“Remember this payment method for auto-renewal” or choose "
+                             "another way to pay.")
                            % {"gateway": gw.label or gw.name}, code="cannot_save_method")
     payment = _attempt_record(order=order, gateway=gateway, return_url=return_url, now=now,
                               save_method=save_method)
