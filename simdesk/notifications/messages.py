@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from simdesk.core.clock import utcnow
 from simdesk.core.money import Money
@@ -277,7 +278,8 @@ def notify_renewal_authentication(*, user, renewal: dict[str, Any], authenticate
 def _prepare_renewal_authentication(context: dict[str, Any], language: str) -> Prepared:
     return Prepared({**_renewal_context(context, language),
                      "authenticate_url": absolute_url(context.get("authenticate_url", "")),
-                     "card_label": context.get("card_label", ""),
+                     # Never the gateway's token: a method without a label is named generically.
+                     "card_label": context.get("card_label") or _("saved payment method"),
                      "authenticate_by": _when(context.get("authenticate_by"))})
 
 

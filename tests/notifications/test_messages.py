@@ -209,3 +209,22 @@ def test_it_asks_the_customer_to_confirm_a_held_back_renewal_charge_with_a_link(
         assert "http://127.0.0.1:8000/renewal/off/tok/" in body
     assert "Confirm the payment" in html
     assert "June 2, 2026, 9 a.m." in message.body  # 12:00 UTC + 12 h, in Tokyo
+
+
+def test_a_saved_method_without_a_label_is_named_generically_never_by_its_token(
+        make_user, now, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from simdesk.notifications.messages import notify_renewal_authentication
+
+    bea = make_user("bea@example.com")
+    renewal = {"card_iccid": "8944500102198304826", "plan_name": "Japan 10 GB",
+               "amount_minor": 1700, "currency": "USD"}
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_renewal_authentication(
+            user=bea, renewal=renewal, authenticate_url="/payments/p1/authenticate/",
+            authenticate_by=now + timedelta(hours=12), card_label="",
+            dedupe_key="renewal:c:p:authenticate:1", now=now)
+
+    [message] = mail.outbox
+    assert "charging $17.00 to saved payment method." in " ".join(message.body.split())

@@ -244,7 +244,8 @@ def _await_authentication(attempt: RenewalAttempt, order: Order, payment: Paymen
         path = reverse("portal:payment_authenticate", args=[payment.public_id])
         notify_renewal_authentication(
             user=order.customer, renewal=summary, authenticate_url=f"{settings.SITE_URL}{path}",
-            authenticate_by=by, card_label=str(payment.saved_method or ""),
+            authenticate_by=by,
+            card_label=payment.saved_method.label if payment.saved_method else "",
             dedupe_key=f"{attempt.idempotency_key}:authenticate:{attempt.attempt_count}",
             now=now)
     logger.info("renewals: %s waits for the customer to confirm %s until %s",
