@@ -18,11 +18,12 @@ Trial ``i`` owns the customers ``fault{i}-o{k}`` (orders), the cards ``fault-u{i
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+
+from tests.scale.scenario import setup_django
 
 NAS_SECRET = "simdesk-fault-nas-secret"
 PLAN = "fault-5gb-30d"
@@ -33,18 +34,6 @@ SWEEPS = ("simdesk.payments.tasks.sandbox_webhook_deliveries_sweep",
           "simdesk.orders.tasks.orders_fulfil_sweep",
           "simdesk.renewals.tasks.renewals_due_sweep",
           "simdesk.renewals.tasks.renewal_retries_sweep")
-
-
-def _django(shift_minutes: float) -> None:
-    if shift_minutes:
-        import time_machine
-
-        time_machine.travel(datetime.now(UTC) + timedelta(minutes=shift_minutes),
-                            tick=True).start()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-    import django
-
-    django.setup()
 
 
 def _iccid(kind: int, trial: int, k: int) -> str:
@@ -231,7 +220,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--sweeps-every", type=float, default=0,
                         help="while waiting, enqueue the sweeps this often (seconds)")
     args = parser.parse_args(argv)
-    _django(args.shift_minutes)
+    setup_django(args.shift_minutes)
     if args.action == "setup":
         print("SETUP " + json.dumps(setup(trials=args.trials, orders=args.orders,
                                           usage=args.usage, renewals=args.renewals)))

@@ -22,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 GROUP_SPACING = timedelta(days=1)
 
 
-def _django(shift_minutes: float) -> None:
+def setup_django(shift_minutes: float) -> None:
+    """Django set up for a scenario process, its clock moved ``shift_minutes`` ahead."""
     if shift_minutes:
         import time_machine
 
@@ -152,7 +153,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--groups", type=int, default=1)
     parser.add_argument("--upto-group", type=int, default=None)
     args = parser.parse_args(argv)
-    _django(args.shift_minutes)
+    setup_django(args.shift_minutes)
     if args.action == "setup":
         setup(cards=args.cards, groups=args.groups)
     elif args.action == "work":

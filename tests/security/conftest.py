@@ -6,7 +6,6 @@ portal's URLs are read from the URLconf, and every one that takes an id must be 
 here (see test_access.py), so a new page cannot slip past the matrix.
 """
 
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -14,6 +13,7 @@ import time_machine
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.api.conftest import alice_card, bob, bob_card, plan  # noqa: F401  (fixtures)
+from tests.backoffice.conftest import sign_in_staff  # noqa: F401  (shared helper)
 from tests.payments.conftest import received  # noqa: F401  (fixture)
 
 PASSWORD = "correct horse battery"
@@ -35,18 +35,6 @@ def url_patterns(resolver=None, prefix="", namespace=""):
         elif isinstance(pattern, URLPattern):
             name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
             yield prefix + str(pattern.pattern), name, pattern.callback
-
-
-def sign_in_staff(client, user):
-    """Signed in with TOTP confirmed, as a real staff sign-in leaves the session."""
-    client.force_login(user)
-    session = client.session
-    session["account_authentication_methods"] = [
-        {"method": "password", "at": time.time(), "email": user.email},
-        {"method": "mfa", "at": time.time(), "type": "totp"}]
-    session["account_authentication_methods_user"] = str(user.pk)
-    session.save()
-    return client
 
 
 @pytest.fixture
