@@ -197,8 +197,11 @@ class PaymentGateway(abc.ABC):
         """Whether this installation's settings hold what the gateway needs (its keys).
 
         A gateway that is not configured is never offered, whatever ``PAYMENT_GATEWAYS`` says.
+        By default: every setting the registry lists for it (``GATEWAY_SETTINGS``) is set.
         """
-        return True
+        from . import gateway_missing_settings  # the registry imports this module
+
+        return not gateway_missing_settings(cls.name)
 
     def supports_currency(self, currency: str) -> bool:
         """Whether this gateway can take a payment in ``currency`` (ISO 4217)."""
