@@ -187,19 +187,24 @@ def make_records(n: int, card_ids: list[int], roles: dict, now, rng: random.Rand
 # --- the two timed runs -------------------------------------------------------------------
 
 def run_rated(batches, now) -> tuple[float, int, int, int]:
-    from simdesk.usage.services import usage_rate
+    """Every batch stored as the API and the CSV import store it, and rated in runs as
+    a bulk import rates it: a full run whenever one waits, the rest at the end."""
+    from simdesk.usage.services import usage_rate_pending, usage_store
 
-    applied = duplicates = rejected = 0
+    applied = duplicates = rejected = rated = 0
     t0 = time.perf_counter()
     for i, batch in enumerate(batches):
-        result = usage_rate(batch, source="bench", now=now)
+        result = usage_store(batch, source="bench")
         applied += result.applied
         duplicates += result.duplicates
         rejected += len(result.rejected)
+        rated += usage_rate_pending(now=now, full_runs_only=True).applied
         if (i + 1) % 20 == 0:
             done = sum(len(b) for b in batches[:i + 1])
-            print(f"  rated {done} records, {done / (time.perf_counter() - t0):.0f}/s",
-                  file=sys.stderr, flush=True)
+            print(f"  stored {done} records, rated {rated}, "
+                  f"{done / (time.perf_counter() - t0):.0f}/s", file=sys.stderr, flush=True)
+    rated += usage_rate_pending(now=now).applied
+    assert rated == applied, (rated, applied)
     return time.perf_counter() - t0, applied, duplicates, rejected
 
 
@@ -235,21 +240,24 @@ def run_baseline(batches) -> float:
 
 
 def check(distinct, roles, applied: int, duplicates: int, dup_count: int) -> dict:
-    from django.db.models import Count, Q, Sum
+    from django.db.models import Sum
 
     from simdesk.cards.ledger_check import ledger_violations
     from simdesk.cards.models import Card, LedgerEntry, LedgerKind, NetworkAction
-    from simdesk.usage.models import RatedRecord
+    from simdesk.usage.ledger_check import usage_violations
+    from simdesk.usage.models import RatingCursor, RatingRun, Record
 
     per_card: dict[int, int] = {}
     for r in distinct:
         per_card[r.card_id] = per_card.get(r.card_id, 0) + r.bytes_up + r.bytes_down
-    usage = LedgerEntry.objects.filter(kind__in=(LedgerKind.DEBIT_USAGE, LedgerKind.OVERAGE),
-                                       reference__startswith="usage:bench:")
+    # Every usage row but the setup's (the usage the cards had before the run).
+    usage = (LedgerEntry.objects.filter(kind__in=(LedgerKind.DEBIT_USAGE, LedgerKind.OVERAGE))
+             .exclude(reference__startswith="usage:setup:"))
     by_card = dict(usage.values("card_id").annotate(s=Sum("bytes")).values_list("card_id", "s"))
     wrong_cards = sum(1 for card, total in per_card.items() if -by_card.get(card, 0) != total)
-    counted_twice = (usage.filter(seq=0).values("reference").annotate(n=Count("id"))
-                     .filter(~Q(n=1)).count())
+    wrong_cards += sum(1 for card in by_card if card not in per_card)
+    stored = Record.objects.filter(source__name="bench")
+    through = RatingCursor.objects.get(pk=1).through
     ran_out = set(Card.objects.filter(periods__state="exhausted")
                   .exclude(periods__state="active").values_list("pk", flat=True))
     disconnected = set(NetworkAction.objects.filter(action="disconnect")
@@ -259,12 +267,14 @@ def check(distinct, roles, applied: int, duplicates: int, dup_count: int) -> dic
     alert_checks = DBTaskResult.objects.filter(task_path__endswith="card_alerts_check").count()
     renewals = DBTaskResult.objects.filter(task_path__endswith="renewal_run").count()
     t0 = time.perf_counter()
-    violations = sum(1 for _ in ledger_violations())
+    violations = sum(1 for _ in ledger_violations()) + sum(1 for _ in usage_violations())
     return {
         "applied": applied, "distinct": len(distinct),
         "duplicates_reported": duplicates, "duplicates_sent": dup_count,
-        "rated_rows": RatedRecord.objects.filter(reference__startswith="usage:bench:").count(),
-        "cards_with_wrong_usage": wrong_cards, "references_counted_twice": counted_twice,
+        "rated_rows": stored.filter(pk__lte=through).count(),
+        "waiting_rows": stored.filter(pk__gt=through).count(),
+        "rating_runs": RatingRun.objects.count(), "usage_ledger_rows": usage.count(),
+        "cards_with_wrong_usage": wrong_cards,
         "cards_ran_out": len(ran_out), "ran_out_without_disconnect": len(ran_out - disconnected),
         "alert_checks_queued": alert_checks, "renewal_runs_queued": renewals,
         "ledger_violations": violations,
@@ -360,7 +370,7 @@ def main() -> None:
                  f"ratio_{kind}={r['rated_per_s'] / r['raw_per_s']:.2f}"]
         # Anything counted twice or lost: references with other than one row, cards whose
         # usage differs from their records, rated rows other than the distinct records.
-        duplicates += (r["references_counted_twice"] + r["cards_with_wrong_usage"]
+        duplicates += (r["waiting_rows"] + r["cards_with_wrong_usage"]
                        + abs(r["rated_rows"] - r["distinct"]) + abs(r["applied"] - r["distinct"])
                        + abs(r["duplicates_reported"] - r["duplicates_sent"]) + r["rejected"])
         violations += r["ledger_violations"]

@@ -1,4 +1,4 @@
-"""What the usage side has done about a period: which alerts went out."""
+"""Usage as the network sent it, how far it has been rated, and which alerts went out."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -36,36 +36,92 @@ class AlertSent(models.Model):
         return f"{self.kind} {self.threshold} for period {self.period_id}"
 
 
-class RatedRecord(models.Model):
-    """A usage record that has been rated, as the ledger shows it (a database view, read only).
+class Source(models.Model):
+    """Who measured usage (a mediation system, an API key, the RADIUS server): record ids
+    are unique per source."""
 
-    A record's proof that it counted is its own first ledger row: reference
-    ``usage:<source>:<record id>``, ``seq`` 0, unique on (reference, seq). Rating
-    writes that row and nothing else per record (see ``rating.py``), so a record sent
-    again, by a retry, a second worker or a re-imported file, collides on it and is
-    counted as a duplicate, never twice. A record that carries no bytes gets a row of
-    0 bytes, so it too is counted once. This view gathers a record's rows (more than
-    one when it used up a period and went on to the next, or to overage): the card,
-    the bytes it carried, when the usage happened and when it was rated.
+    name = models.CharField(_("name"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("usage source")
+        verbose_name_plural = _("usage sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Record(models.Model):
+    """One usage record as the network sent it, kept once per (source, record id).
+
+    The row is the record's claim: a record sent again, by a retry, a second worker or
+    a re-imported file, collides on the unique key and counts as a duplicate. Records
+    are rated in id order by rating runs (see ``rating.py``); a record with an id up to
+    ``RatingCursor.through`` has been applied to its card. Rows are only appended.
     """
 
-    reference = models.CharField(_("reference"), max_length=200, primary_key=True)
+    # The unique key (source, record id) serves every read by source.
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, db_constraint=False,
+                               db_index=False, related_name="+", verbose_name=_("source"))
+    record_id = models.CharField(_("record id"), max_length=128)
+    # No constraint or index of its own: rating reads records by id range; cards are
+    # never deleted.
     card = models.ForeignKey("cards.Card", on_delete=models.DO_NOTHING, db_constraint=False,
-                             related_name="+", verbose_name=_("card"))
+                             db_index=False, related_name="+", verbose_name=_("card"))
     bytes = models.BigIntegerField(_("bytes"))
-    at = models.DateTimeField(_("at"))
+    at = models.DateTimeField(_("at"), help_text=_("When the usage ended."))
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("usage record")
+        verbose_name_plural = _("usage records")
+        constraints = [models.UniqueConstraint(fields=["source", "record_id"],
+                                               name="usage_record_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.record_id}"
+
+
+class RatingCursor(models.Model):
+    """The one row that says how far rating has got: every record with an id up to
+    ``through`` is applied, none after it. Writing usage locks this row, so records are
+    stored and rated one writer at a time, in id order."""
+
+    through = models.BigIntegerField(_("rated through record"), default=0)
+
+    class Meta:
+        verbose_name = _("rating cursor")
+        verbose_name_plural = _("rating cursor")
+
+    def __str__(self) -> str:
+        return f"through {self.through}"
+
+
+class RatingRun(models.Model):
+    """One transaction of rating: the records with ids in (``after``, ``through``].
+    Its usage ledger rows have the reference ``rating:<run id>:<card id>``."""
+
+    after = models.BigIntegerField(_("after record"))
+    through = models.BigIntegerField(_("through record"))
+    records = models.PositiveIntegerField(_("records"))
+    cards = models.PositiveIntegerField(_("cards"))
     rated_at = models.DateTimeField(_("rated at"))
 
     class Meta:
-        managed = False
-        db_table = "usage_ratedrecord"
-        verbose_name = _("rated usage record")
-        verbose_name_plural = _("rated usage records")
+        ordering = ["id"]
+        verbose_name = _("rating run")
+        verbose_name_plural = _("rating runs")
 
     def __str__(self) -> str:
-        return self.reference
+        return f"run {self.pk}: records {self.after + 1}–{self.through}"
 
 
 def usage_reference(source: str, record_id: str) -> str:
     """The ledger reference of a usage record: ``usage:<source>:<record id>``."""
     return f"usage:{source}:{record_id}"
+
+
+def rating_reference(run_id: int, card_id: int | str = "") -> str:
+    """The ledger reference of what rating run ``run_id`` took from card ``card_id``
+    (without a card: the part all of the run's references start with)."""
+    return f"rating:{run_id}:{card_id}"

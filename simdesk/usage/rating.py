@@ -1,52 +1,53 @@
-"""The rating engine behind ``usage_rate``: group commit, set-based where nothing happens.
+"""The rating engine behind ``usage_store``, ``usage_rate_pending`` and ``usage_rate``.
 
-One transaction per chunk of records (``CHUNK``):
+Usage goes in two steps, each its own transaction, one writer at a time (the writer
+holds the ``RatingCursor`` row; on SQLite the database's write lock):
 
-1. stage the records in a temporary table (COPY on PostgreSQL, executemany on SQLite);
-2. lock their cards in card id order, so concurrent callers queue instead of
-   deadlocking, and ``card_debit_usage`` on the same cards waits its turn; records of
-   unknown cards are unstaged and rejected;
-3. drop the records rated before: a record's claim is its own first ledger row
-   (reference ``usage:<source>:<record id>``, ``seq`` 0, unique), so the staged
-   records whose row exists are duplicates. Under the card locks nobody else can
-   write a row for these cards' records; a record sent under two cards at once is
-   caught by the unique key (see 4);
-4. the common cases, set-based: a card whose only active period is started, limited,
+Storing a batch: the records are checked, repeats within the batch dropped, records
+of unknown cards rejected, and the rest written as ``Record`` rows (a binary COPY on
+PostgreSQL, after one probe of the (source, record id) key for the records sent before;
+an executemany on SQLite). The row is the record's claim: a record already stored is a
+duplicate, whoever sent it and when. Once this commits the usage is durable.
+
+Rating: a run takes the stored records after the cursor, in id order, at most
+``CHUNK`` of them, and applies them in one transaction, with the cursor moved past
+them in the same commit; so every stored record is applied once, whatever crashes or
+retries happen, and records are never applied out of the order they were stored in.
+
+1. the run's records are summed per card and quarter of an hour of usage time (their
+   ``at``, never later than now) into a temporary table; their cards are locked in id
+   order, so ``card_debit_usage`` and purchases on the same cards wait their turn;
+2. the common cases, set-based: a card whose only active period is started, limited,
    ends after the usage and now, and keeps data left after all of the card's new
    usage; and a card with no active or queued period left, whose usage is all
-   overage. Nothing happens to them but arithmetic, so their ledger rows (one per
-   record, the claim included) are inserted in one statement (``balance_after`` a
-   running sum in record order), their periods and cards updated in one statement
-   each. Should a row's key be taken meanwhile, the step is undone and the chunk
-   goes the exact way;
-5. every other card (a period runs out or starts, several periods, unlimited with
-   fair use, a paused card, a late record after an end) goes through the exact
-   per-record logic of ``card_debit_usage``, under the card lock taken in 2;
-6. what follows is queued to run after commit: a disconnect request when a card
-   ran out, the alert check and a renewal run for cards that crossed one of their
+   overage. Nothing happens to them but arithmetic: one ledger row per card and
+   quarter hour (reference ``rating:<run>:<card>``, numbered by ``seq``, its
+   ``balance_after`` a running sum), one update per period and per card, however many
+   records the card had;
+3. every other card (a period runs out or starts, several periods, unlimited with fair
+   use, a paused card, a late record after an end) goes through ``card_debit_usage``
+   record by record (reference ``usage:<source>:<record id>``), by time then record id;
+4. what follows is queued to run after commit: a disconnect request when a card ran
+   out, the alert check and a renewal run for cards that crossed one of their
    thresholds.
 
-Both ways write the same ledger rows in the same order (records of a card by time,
-then record id), so ``simdesk check-ledger`` cannot tell them apart.
+The quarter hours keep the ledger's usage rows true to when the usage happened for
+daily charts in every time zone (all of them are whole quarter hours from UTC).
 
-One row is written per record: its ledger row, which is also its claim. Durability is
-the connection's own: rating changes no journal, synchronous or checkpoint setting
-(on SQLite only the page cache grows), so committed usage is as durable as anything
-else simdesk commits.
-
-Where the time goes (PostgreSQL, 10,000 records on about 7,700 cards): the ledger
-insert, then one update per touched period and per touched card (the balance and
-"last updated" live on those rows), then the set-based decision which cards are
-plain arithmetic; the repeat check is one index probe per record.
+The more records wait when a run starts, the fewer rows and updates each costs: a
+card that sent fifty records since the last run gets one period update, one card
+update and one ledger row. ``usage_rate`` (the batch API, RADIUS) stores and then rates
+at once; concurrent callers share runs (a caller whose records a run already took
+returns without one). A bulk import stores its file and rates it in runs of ``CHUNK``.
 """
 
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -62,26 +63,30 @@ from simdesk.cards.models import (
 from simdesk.cards.models import PeriodState as PS
 from simdesk.cards.services import card_debit_usage
 
-from .models import usage_reference
+from .models import RatingCursor, RatingRun, Record, Source, rating_reference, usage_reference
 from .services import MAX_RECORD_BYTES, MAX_RECORD_ID_LENGTH, RatingResult, usage_record_problem
 
 logger = logging.getLogger(__name__)
 
-# Records per transaction: large enough that commits are rare, small enough that a
-# transaction holds its card locks for a fraction of a second.
-CHUNK = 10_000
-# Page cache of a SQLite connection that rates usage (KiB; at most, used as needed).
+# Records per rating run (one transaction): large enough that a backlog is taken in few
+# runs (a run's cost is mostly per card, not per record), small enough that a run holds
+# its card locks for a second or two.
+CHUNK = 250_000
+# The ledger's usage rows are per card and slot of this many seconds of usage time.
+SLOT_SECONDS = 900
+# Page cache of a SQLite connection that writes usage (KiB; at most, used as needed).
 SQLITE_CACHE_KIB = 256 * 1024
 # A card that ran out but still sends usage is asked to disconnect again at most this often.
 ASK_AGAIN_AFTER = timedelta(minutes=5)
 
-STAGE = "usage_stage"
+SLOTS = "usage_slots"
 FAST = "usage_fast"
+PENDING = "usage_pending"
 
 
 @dataclass
 class _Change:
-    """A limited period's balance before and after the chunk, for threshold checks."""
+    """A limited period's balance before and after the run, for threshold checks."""
 
     card_id: int
     total: int
@@ -98,11 +103,35 @@ class _Effects:
     still_out: dict[int, str] = field(default_factory=dict)
 
 
-def rate_batch(records: Sequence, *, source: str, now: datetime,
-               chunk: int | None = None) -> RatingResult:
-    """Check the records, drop repeats within the batch, rate the rest chunk by chunk."""
-    chunk = chunk or CHUNK
-    result = RatingResult()
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """Django's SQLite form of an aware datetime (naive UTC text), without its overhead."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ")[:-6]  # less "+00:00"
+
+
+def _lock_cursor(cursor) -> int:
+    """Become the one usage writer until the transaction ends; returns ``through``."""
+    table = RatingCursor._meta.db_table
+    lock = " FOR UPDATE" if _is_postgres() else ""
+    for _attempt in range(2):
+        cursor.execute(f"SELECT through FROM {table} WHERE id = 1{lock}")  # noqa: S608
+        row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        cursor.execute(f"INSERT INTO {table} (id, through) VALUES (1, 0) "  # noqa: S608
+                       "ON CONFLICT (id) DO NOTHING")
+    raise RuntimeError("the rating cursor row cannot be created")
+
+
+# --- storing ------------------------------------------------------------------------------
+
+def _checked(records, result: RatingResult) -> list:
+    """The records that can be stored, each record id once; the others counted."""
     seen: set[str] = set()
     good = []
     for record in records:
@@ -130,186 +159,245 @@ def rate_batch(records: Sequence, *, source: str, now: datetime,
             continue
         seen.add(record_id)
         good.append(record)
-    # Equal chunks: 10,001 records are two chunks of about 5,000, not 10,000 and 1.
-    parts = -(-len(good) // chunk)
-    size = -(-len(good) // parts) if parts else 0
-    for start in range(0, len(good), size or 1):
-        result.add(_rate_chunk(good[start:start + size], source=source, now=now))
-    return result
+    return good
 
 
-def _rate_chunk(records: list, *, source: str, now: datetime) -> RatingResult:
+def store(records, *, source: str) -> tuple[RatingResult, int]:
+    """Store the records not seen before; returns what happened to them (``applied``:
+    stored now) and the id of the last record stored (0 when none was)."""
     result = RatingResult()
+    good = _checked(records, result)
+    if not good:
+        return result, 0
     with transaction.atomic(), connection.cursor() as cursor:
-        if _is_postgres():
-            # These statements are large but simple: compiling them (JIT) costs more
-            # than it saves.
-            cursor.execute("SET LOCAL jit = off")
-        _stage(cursor, records, now=now)
-        unknown = _lock_cards(cursor, cards=len({r.card_id for r in records}))
-        result.rejected += [(record_id, _("No card has this id.")) for record_id in unknown]
-        duplicates = _drop_seen(cursor, source=source)
-        result.duplicates += duplicates
-        result.applied += len(records) - len(unknown) - duplicates
-        effects = _Effects()
-        try:
-            with transaction.atomic():
-                _apply_fast(cursor, source=source, now=now, effects=effects)
-        except IntegrityError:
-            # Another caller rated one of these records meanwhile under another card
-            # (the card locks do not cover it); the exact path finds its ledger row and
-            # counts it as a duplicate.
-            logger.info("usage from %s: a record was rated concurrently; rating the "
-                        "chunk record by record", source)
-            effects = _Effects()
-            cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
-        slow = _slow_records(cursor)
-        if slow:
-            by_id = {r.record_id: r for r in records}
-            replayed = _apply_exact([by_id[i] for i in slow], source=source, now=now,
-                                    effects=effects)
-            result.applied -= replayed
-            result.duplicates += replayed
-        _follow_up(effects, now=now, result=result)
+        _lock_cursor(cursor)
+        source_id = _source_id(cursor, source)
+        good = _known_cards(cursor, good, result)
+        stored = _insert(cursor, good, source_id) if good else 0
+        result.applied = stored
+        result.duplicates += len(good) - stored
+        last = 0
+        if stored:
+            cursor.execute(f"SELECT MAX(id) FROM {Record._meta.db_table}")  # noqa: S608
+            last = cursor.fetchone()[0]
+    return result, last
+
+
+def _source_id(cursor, name: str) -> int:
+    table = Source._meta.db_table
+    cursor.execute(f"SELECT id FROM {table} WHERE name = %s", [name])  # noqa: S608
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(f"INSERT INTO {table} (name) VALUES (%s) RETURNING id",  # noqa: S608
+                       [name])
+        row = cursor.fetchone()
+    return row[0]
+
+
+def _known_cards(cursor, records: list, result: RatingResult) -> list:
+    """The records whose card exists; the others rejected (cards are never deleted)."""
+    wanted = sorted({r.card_id for r in records})
+    card = Card._meta.db_table
+    if _is_postgres():
+        # One text of digits and commas: cheaper to send and parse than an array literal.
+        cursor.execute(f"SELECT id FROM {card} "  # noqa: S608
+                       "WHERE id = ANY(string_to_array(%s, ',')::bigint[])",
+                       [",".join(map(str, wanted))])
+    else:
+        cursor.execute(f"SELECT id FROM {card} "  # noqa: S608
+                       "WHERE id IN (SELECT value FROM json_each(%s))", [json.dumps(wanted)])
+    found = {row[0] for row in cursor.fetchall()}
+    if len(found) == len(wanted):
+        return records
+    return _without_unknown(records, found, result)
+
+
+def _without_unknown(records: list, found: set, result: RatingResult) -> list:
+    kept = []
+    for r in records:
+        if r.card_id in found:
+            kept.append(r)
+        else:
+            result.rejected.append((r.record_id, _("No card has this id.")))
+    return kept
+
+
+def _insert(cursor, records: list, source_id: int) -> int:
+    """Write the records not stored before; returns how many were new."""
+    table = Record._meta.db_table
+    if _is_postgres():
+        # One probe of the unique key per record finds those stored before; as the one
+        # writer nobody can store any other meanwhile, so the COPY cannot collide.
+        # OFFSET 0 keeps the subquery a probe per record: PostgreSQL would rather scan
+        # the source's records (its statistics lag behind a table that grows by
+        # thousands of rows a second).
+        # The ids go as one JSON text: a list of 10,000 strings spelt out as an array
+        # literal costs more to write and to parse.
+        cursor.execute(f"""
+            SELECT u.id FROM json_array_elements_text(%s::json) AS u(id)
+            WHERE EXISTS (SELECT 1 FROM {table} r
+                          WHERE r.source_id = %s AND r.record_id = u.id OFFSET 0)
+            """, [json.dumps([r.record_id for r in records]), source_id])  # noqa: S608
+        seen = {row[0] for row in cursor.fetchall()}
+        if seen:
+            records = [r for r in records if r.record_id not in seen]
+        # Binary: no number or time formatted as text by us, parsed back by the server.
+        with cursor.copy(f"COPY {table} (source_id, record_id, card_id, bytes, at) "
+                         "FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "text", "int8", "int8", "timestamptz"])
+            write = copy.write_row
+            for r in records:
+                write((source_id, r.record_id, r.card_id, r.bytes_up + r.bytes_down,
+                       r.ended_at))
+        return len(records)
+    _sqlite_cache(cursor)
+    text = _sqlite_datetime
+    cursor.executemany(
+        f"INSERT INTO {table} (source_id, record_id, card_id, bytes, at) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source_id, record_id) DO NOTHING",
+        [(source_id, r.record_id, r.card_id, r.bytes_up + r.bytes_down, text(r.ended_at))
+         for r in records])
+    return cursor.rowcount
+
+
+def _sqlite_cache(cursor) -> None:
+    cursor.execute("PRAGMA cache_size")
+    if cursor.fetchone()[0] > -SQLITE_CACHE_KIB:
+        # Usage writes all over the record key and the card and period tables; with
+        # SQLite's default 2 MB page cache nearly every write reads its pages again.
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
+
+# --- rating -------------------------------------------------------------------------------
+
+def rate_pending(*, now: datetime, until: int | None = None,
+                 full_runs_only: bool = False) -> RatingResult:
+    """Rate stored records in runs of at most ``CHUNK``: all that wait, or (``until``)
+    at least every record up to that id, or (``full_runs_only``) as many runs of
+    ``CHUNK`` as wait. Returns ``applied``: records rated."""
+    result = RatingResult()
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            after = _lock_cursor(cursor)
+            if until is not None and after >= until:
+                break
+            through = _run_end(cursor, after, full=full_runs_only)
+            if through is None:
+                break
+            _run(cursor, after, through, now=now, result=result)
     return result
 
 
-# --- 1, 2, 3: stage, lock, claim ---------------------------------------------------------
+def _run_end(cursor, after: int, *, full: bool = False) -> int | None:
+    """The id of the last record of the next run: at most ``CHUNK`` ids from the first
+    waiting record (ids come from a sequence; a rolled-back store leaves a gap, and
+    the run is that much smaller). None: nothing waits, or with ``full``, the run
+    would not be full yet."""
+    table = Record._meta.db_table
+    cursor.execute(f"SELECT MIN(id) FROM {table} WHERE id > %s", [after])  # noqa: S608
+    first = cursor.fetchone()[0]
+    if first is None:
+        return None
+    last = first - 1 + CHUNK
+    if full:
+        cursor.execute(f"SELECT MAX(id) FROM {table}")  # noqa: S608
+        if cursor.fetchone()[0] < last:
+            return None
+    cursor.execute(f"SELECT MAX(id) FROM {table} WHERE id >= %s AND id <= %s",  # noqa: S608
+                   [first, last])
+    return cursor.fetchone()[0]
 
-def _is_postgres() -> bool:
-    return connection.vendor == "postgresql"
+
+def _run(cursor, after: int, through: int, *, now: datetime, result: RatingResult) -> None:
+    postgres = _is_postgres()
+    now_value = now if postgres else _sqlite_datetime(now)
+    if postgres:
+        # These statements are large but simple: compiling them (JIT) costs more than
+        # it saves.
+        cursor.execute("SET LOCAL jit = off")
+    else:
+        _sqlite_cache(cursor)
+    records, cards = _sum_slots(cursor, after, through, now_value)
+    run = RatingRun.objects.create(after=after, through=through, records=records, cards=cards,
+                                   rated_at=now)
+    if postgres:
+        cursor.execute(f"SELECT id FROM {Card._meta.db_table} WHERE id IN "  # noqa: S608
+                       f"(SELECT card_id FROM {SLOTS}) ORDER BY id FOR UPDATE")
+    effects = _Effects()
+    _apply_fast(cursor, run, now_value=now_value, effects=effects)
+    slow = _slow_records(cursor, after, through)
+    if slow:
+        _apply_exact(slow, run, now=now, effects=effects)
+    cursor.execute(f"UPDATE {RatingCursor._meta.db_table} SET through = %s "  # noqa: S608
+                   "WHERE id = 1", [through])
+    result.applied += records
+    _follow_up(effects, now=now, result=result)
 
 
-def _stage(cursor, records: list, *, now: datetime) -> None:
-    """The chunk's records (none repeated) in a temporary table, emptied first."""
+def _sum_slots(cursor, after: int, through: int, now_value) -> tuple[int, int]:
+    """The run's records summed per card and slot; returns (records, cards)."""
+    record = Record._meta.db_table
     if _is_postgres():
         # ON COMMIT DELETE ROWS: nothing is left behind for the connection's next user.
         cursor.execute(f"""
-            CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
-                record_id text NOT NULL, card_id bigint NOT NULL, bytes bigint NOT NULL,
-                at timestamptz NOT NULL) ON COMMIT DELETE ROWS""")
+            CREATE TEMP TABLE IF NOT EXISTS {SLOTS} (
+                card_id bigint NOT NULL, slot bigint NOT NULL, bytes bigint NOT NULL,
+                n bigint NOT NULL, max_at timestamptz NOT NULL) ON COMMIT DELETE ROWS""")
         cursor.execute(f"""
             CREATE TEMP TABLE IF NOT EXISTS {FAST} (
                 card_id bigint PRIMARY KEY, period_id bigint, total bigint,
                 remaining bigint NOT NULL, bytes bigint NOT NULL, max_at timestamptz NOT NULL
             ) ON COMMIT DELETE ROWS""")
-        cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
-        cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
-        # Binary: no number or time formatted as text by us, parsed back by the server
-        # (about a tenth of the client's work of a text COPY).
-        with cursor.copy(f"COPY {STAGE} (record_id, card_id, bytes, at) "
-                         f"FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["text", "int8", "int8", "timestamptz"])
-            write = copy.write_row
-            for r in records:
-                ended = r.ended_at
-                # A network clock ahead of ours must not start periods in the future.
-                write((r.record_id, r.card_id, r.bytes_up + r.bytes_down,
-                       ended if ended <= now else now))
-        if len(records) >= 1000:
-            # Statistics, so the joins below are planned for thousands of rows (hash
-            # joins), not a guess; a small batch (RADIUS) is best served by index lookups.
-            # The card is the column every join and grouping uses; the others' statistics
-            # (record ids above all: text to sort) cost more to compute than they help.
-            cursor.execute(f"ANALYZE {STAGE} (card_id)")
-        return
-    cursor.execute("PRAGMA cache_size")
-    if cursor.fetchone()[0] > -SQLITE_CACHE_KIB:
-        # Rating inserts ledger rows all over its card and period indexes; with SQLite's
-        # default 2 MB page cache nearly every insert reads its index pages again.
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    cursor.execute(f"""
-        CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
-            record_id text NOT NULL, card_id integer NOT NULL, bytes integer NOT NULL,
-            at text NOT NULL)""")
-    cursor.execute(f"""
-        CREATE TEMP TABLE IF NOT EXISTS {FAST} (
-            card_id integer PRIMARY KEY, period_id integer, total integer,
-            remaining integer NOT NULL, bytes integer NOT NULL, max_at text NOT NULL)""")
-    cursor.execute(f"DELETE FROM {STAGE}")  # noqa: S608
-    cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
-    text = _sqlite_datetime
-    now_text = text(now)
-    rows = [(r.record_id, r.card_id, r.bytes_up + r.bytes_down,
-             text(r.ended_at) if r.ended_at <= now else now_text) for r in records]
-    cursor.executemany(f"INSERT INTO {STAGE} VALUES (%s, %s, %s, %s)", rows)  # noqa: S608
-
-
-def _sqlite_datetime(value: datetime) -> str:
-    """Django's SQLite form of an aware datetime (naive UTC text), without its overhead."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat(" ")[:-6]  # less "+00:00"
-
-
-def _lock_cards(cursor, *, cards: int) -> list[str]:
-    """Lock the staged records' cards (``cards`` of them) in id order; unstage records of
-    unknown cards and return their record ids."""
-    card = Card._meta.db_table
-    if _is_postgres():
+        at = "LEAST(at, %s)"
+        slot = f"FLOOR(EXTRACT(EPOCH FROM {at}) / {SLOT_SECONDS})"
+    else:
         cursor.execute(f"""
-            SELECT id FROM {card} WHERE id IN (SELECT card_id FROM {STAGE})
-            ORDER BY id FOR UPDATE""")  # noqa: S608
-        if cursor.rowcount == cards:
-            # Every card exists (the usual case): no second pass over the cards.
-            return []
-    # (SQLite: the transaction holds the database's write lock since BEGIN IMMEDIATE.)
+            CREATE TEMP TABLE IF NOT EXISTS {SLOTS} (
+                card_id integer NOT NULL, slot integer NOT NULL, bytes integer NOT NULL,
+                n integer NOT NULL, max_at text NOT NULL)""")
+        cursor.execute(f"""
+            CREATE TEMP TABLE IF NOT EXISTS {FAST} (
+                card_id integer PRIMARY KEY, period_id integer, total integer,
+                remaining integer NOT NULL, bytes integer NOT NULL, max_at text NOT NULL)""")
+        at = "MIN(at, %s)"
+        slot = f"CAST(strftime('%%s', {at}) AS INTEGER) / {SLOT_SECONDS}"
+    cursor.execute(f"DELETE FROM {SLOTS}")  # noqa: S608
+    cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
     cursor.execute(f"""
-        DELETE FROM {STAGE} WHERE NOT EXISTS (SELECT 1 FROM {card} c
-                                              WHERE c.id = {STAGE}.card_id)
-        RETURNING record_id""")  # noqa: S608
-    return sorted(row[0] for row in cursor.fetchall())
+        INSERT INTO {SLOTS} (card_id, slot, bytes, n, max_at)
+        SELECT card_id, {slot}, SUM(bytes), COUNT(*), MAX({at})
+        FROM {record} WHERE id > %s AND id <= %s
+        GROUP BY 1, 2""", [now_value, now_value, after, through])  # noqa: S608
+    if _is_postgres() and cursor.rowcount >= 1000:
+        # Statistics, so the joins below are planned for thousands of rows (hash joins),
+        # not a guess; a small run (RADIUS) is best served by index lookups.
+        cursor.execute(f"ANALYZE {SLOTS} (card_id)")
+    cursor.execute(f"SELECT SUM(n), COUNT(DISTINCT card_id) FROM {SLOTS}")  # noqa: S608
+    records, cards = cursor.fetchone()
+    return int(records or 0), int(cards or 0)
 
 
-def _drop_seen(cursor, *, source: str) -> int:
-    """Unstage (and count) the records rated before: those whose first ledger row exists.
-
-    The cards are locked, so a record of a locked card cannot be rated by anyone else
-    before we commit (PostgreSQL: this statement sees every commit made before the
-    locks were granted; SQLite: the transaction holds the write lock). A record sent
-    by two callers under two different cards is caught by the ledger's unique key.
-    """
-    ledger = LedgerEntry._meta.db_table
-    # One probe of the (reference, seq) index per record. PostgreSQL would rather hash
-    # the whole ledger (its cost model cannot know that the probes are cheap and the
-    # ledger is large and growing); OFFSET 0 keeps the subquery a per-row probe.
-    probe_only = " OFFSET 0" if _is_postgres() else ""
-    cursor.execute(f"""
-        DELETE FROM {STAGE} WHERE EXISTS (
-            SELECT 1 FROM {ledger} l
-            WHERE l.reference = %s || {STAGE}.record_id AND l.seq = 0{probe_only})
-        """, [usage_reference(source, "")])  # noqa: S608
-    return cursor.rowcount
-
-
-# --- 4: the set-based common cases --------------------------------------------------------
-
-def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> None:
+def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> None:
     """Two cases need nothing but arithmetic: a card whose only active period simply
     takes all of its new usage, and a card with no active or queued period left, whose
     usage is all overage (it ran out earlier and the network has not cut it off yet)."""
     period = Period._meta.db_table
     card = Card._meta.db_table
     ledger = LedgerEntry._meta.db_table
-    now_value = now if _is_postgres() else _sqlite_datetime(now)
-    # Ties in time are broken by record id in code point order, as the exact path (Python)
-    # does, whatever the database's collation (SQLite compares text that way already).
-    by_code_point = ' COLLATE "C"' if _is_postgres() else ""
     # The card's only active period: started, limited, ending after the usage and now,
     # keeping data after all of it; the card active (nothing for card_sync_state to do).
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
         SELECT a.card_id, o.period_id, o.total, o.remaining, a.bytes, a.max_at
-        FROM (SELECT card_id, CAST(SUM(bytes) AS BIGINT) AS bytes,
-                     MAX(at) AS max_at
-              FROM {STAGE} GROUP BY card_id) a
+        FROM (SELECT card_id, CAST(SUM(bytes) AS BIGINT) AS bytes, MAX(max_at) AS max_at
+              FROM {SLOTS} GROUP BY card_id) a
         JOIN (SELECT p.card_id, MIN(p.id) AS period_id, COUNT(*) AS n,
                      MIN(p.total_bytes) AS total, MIN(p.remaining_bytes) AS remaining,
                      MIN(p.ends_at) AS ends_at,
                      MAX(CASE WHEN p.unlimited OR p.ends_at IS NULL THEN 1 ELSE 0 END) AS odd
               FROM {period} p JOIN {card} c ON c.id = p.card_id
               WHERE p.state = %s AND c.state = %s
-                AND p.card_id IN (SELECT card_id FROM {STAGE})
+                AND p.card_id IN (SELECT card_id FROM {SLOTS})
               GROUP BY p.card_id) o ON o.card_id = a.card_id
         WHERE o.n = 1 AND o.odd = 0 AND o.ends_at > a.max_at AND o.ends_at > %s
           AND o.remaining > a.bytes
@@ -320,8 +408,8 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
         SELECT s.card_id, NULL, NULL, c.overage_bytes,
-               CAST(SUM(s.bytes) AS BIGINT), MAX(s.at)
-        FROM {STAGE} s JOIN {card} c ON c.id = s.card_id
+               CAST(SUM(s.bytes) AS BIGINT), MAX(s.max_at)
+        FROM {SLOTS} s JOIN {card} c ON c.id = s.card_id
         WHERE c.state <> %s
           AND NOT EXISTS (SELECT 1 FROM {period} q
                           WHERE q.card_id = s.card_id AND q.state IN (%s, %s))
@@ -330,24 +418,23 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
     overage = cursor.rowcount
     if not taken and not overage:
         return
-    # One ledger row per record (0 bytes too: the row is what makes a record count
-    # once), in the order card_debit_usage would write them; a running sum gives each
-    # row's balance after it (for overage: minus the card's overage so far).
+    # One ledger row per card and slot that carried bytes, in time order; a running
+    # sum gives each row's balance after it (for overage: minus the card's overage).
     cursor.execute(f"""
         INSERT INTO {ledger} (card_id, period_id, kind, bytes, balance_after, reference, seq,
                               at, created_at, note)
         SELECT card_id, period_id, CASE WHEN period_id IS NULL THEN %s ELSE %s END, -bytes,
                CASE WHEN period_id IS NULL THEN -(remaining + used) ELSE remaining - used END,
-               %s || record_id, 0, at, %s, ''
-        FROM (SELECT s.card_id, f.period_id, f.remaining, s.record_id, s.at,
-                     s.bytes AS bytes,
-                     SUM(s.bytes) OVER (
-                         PARTITION BY s.card_id ORDER BY s.at, s.record_id{by_code_point}
-                         ROWS UNBOUNDED PRECEDING) AS used
-              FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id) u
-        ORDER BY card_id, at, record_id{by_code_point}
+               %s || card_id, seq, max_at, %s, ''
+        FROM (SELECT s.card_id, f.period_id, f.remaining, s.bytes, s.max_at,
+                     SUM(s.bytes) OVER w AS used, (ROW_NUMBER() OVER w) - 1 AS seq
+              FROM {SLOTS} s JOIN {FAST} f ON f.card_id = s.card_id
+              WHERE s.bytes > 0
+              WINDOW w AS (PARTITION BY s.card_id ORDER BY s.slot
+                           ROWS UNBOUNDED PRECEDING)) u
+        ORDER BY card_id, seq
         """, [LedgerKind.OVERAGE, LedgerKind.DEBIT_USAGE,  # noqa: S608
-              usage_reference(source, ""), now_value])
+              rating_reference(run.pk), now_value])
     if taken:
         cursor.execute(f"""
             UPDATE {period} SET remaining_bytes = remaining_bytes - f.bytes,
@@ -378,47 +465,75 @@ def _apply_fast(cursor, *, source: str, now: datetime, effects: _Effects) -> Non
         # Usage of a card with nothing left: the network has not cut it off (yet); see
         # _follow_up for when it is asked again.
         cursor.execute(f"""
-            SELECT card_id, record_id FROM (
-                SELECT s.card_id, s.record_id, ROW_NUMBER() OVER (
-                    PARTITION BY s.card_id ORDER BY s.at, s.record_id{by_code_point}) AS n
-                FROM {STAGE} s JOIN {FAST} f ON f.card_id = s.card_id
-                WHERE f.period_id IS NULL AND s.bytes > 0) first
-            WHERE n = 1""")  # noqa: S608
-        for card_id, record_id in cursor.fetchall():
-            effects.still_out[card_id] = usage_reference(source, record_id)
+            SELECT r.card_id, r.source_id, r.record_id, r.at, r.id
+            FROM {Record._meta.db_table} r JOIN {FAST} f ON f.card_id = r.card_id
+            WHERE r.id > %s AND r.id <= %s AND f.period_id IS NULL AND r.bytes > 0
+            """, [run.after, run.through])  # noqa: S608
+        first: dict[int, tuple] = {}
+        for card_id, source_id, record_id, at, _pk in cursor.fetchall():
+            if card_id not in first or (at, record_id) < first[card_id][:2]:
+                first[card_id] = (at, record_id, source_id)
+        names = _source_names({source_id for _at, _id, source_id in first.values()})
+        for card_id, (_at, record_id, source_id) in first.items():
+            effects.still_out[card_id] = usage_reference(names[source_id], record_id)
 
 
-def _slow_records(cursor) -> list[str]:
-    """Staged (new) records of the cards the set-based step did not take."""
+def _source_names(ids) -> dict[int, str]:
+    return dict(Source.objects.filter(pk__in=list(ids)).values_list("pk", "name"))
+
+
+def _slow_records(cursor, after: int, through: int) -> list[tuple]:
+    """The run's records of the cards the set-based step did not take:
+    (card id, source id, record id, bytes, at)."""
     cursor.execute(f"""
-        SELECT record_id FROM {STAGE} s
-        WHERE NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.card_id = s.card_id)
-        """)  # noqa: S608
-    return [row[0] for row in cursor.fetchall()]
+        SELECT r.card_id, r.source_id, r.record_id, r.bytes, r.at
+        FROM {Record._meta.db_table} r
+        WHERE r.id > %s AND r.id <= %s
+          AND NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.card_id = r.card_id)
+        """, [after, through])  # noqa: S608
+    rows = cursor.fetchall()
+    if rows and not _is_postgres():  # SQLite gives the naive UTC time it stores
+        rows = [(c, s, i, b, _aware(at)) for c, s, i, b, at in rows]
+    return rows
 
 
-# --- 5: the exact path -------------------------------------------------------------------
+def _aware(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
-def _apply_exact(records: list, *, source: str, now: datetime, effects: _Effects) -> int:
-    """``card_debit_usage`` for each record, card by card in id order, each card's
-    records by time then record id. Returns how many it found applied before."""
+
+# --- the exact path -----------------------------------------------------------------------
+
+def _apply_exact(rows: list[tuple], run: RatingRun, *, now: datetime,
+                 effects: _Effects) -> None:
+    """``card_debit_usage`` card by card in id order, each card's records by time then
+    record id: a record on its own where something may happen to the card's periods,
+    and a run of records in one debit where nothing can (see ``_plain``)."""
+    names = _source_names({row[1] for row in rows})
     by_card: dict[int, list] = defaultdict(list)
-    for record in records:
-        by_card[record.card_id].append(record)
-    replayed = 0
+    for row in rows:
+        by_card[row[0]].append(row)
     for card_id in sorted(by_card):
-        rows = sorted(by_card[card_id],
-                      key=lambda r: (r.ended_at if r.ended_at <= now else now, r.record_id))
+        records = sorted(by_card[card_id], key=lambda r: (min(r[4], now), r[2]))
         card = Card.objects.get(pk=card_id)
         before = _limited_balances(card_id)
-        for record in rows:
-            debit = card_debit_usage(card=card, bytes=record.bytes,
-                                     reference=usage_reference(source, record.record_id),
-                                     at=record.ended_at, now=now)
-            # Not applied: the record was rated meanwhile (see _rate_chunk), or its
-            # reference given to card_debit_usage directly; it counted then.
-            if not debit.applied:
-                replayed += 1
+        done = debits = 0
+        while done < len(records):
+            plain = _plain(card_id, records[done:], now=now)
+            if plain > 1:
+                part = records[done:done + plain]
+                reference = f"{rating_reference(run.pk, card_id)}:{debits}"
+                debit = card_debit_usage(card=card, bytes=sum(r[3] for r in part),
+                                         reference=reference, at=part[-1][4], now=now)
+            else:
+                plain = 1
+                _card, source_id, record_id, bytes_, at = records[done]
+                debit = card_debit_usage(card=card, bytes=bytes_,
+                                         reference=usage_reference(names[source_id], record_id),
+                                         at=at, now=now)
+            done += plain
+            debits += 1
             if (debit.ran_out and (debit.exhausted or debit.overage_bytes)
                     and card_id not in effects.ran_out):
                 effects.ran_out[card_id] = debit.reference
@@ -430,7 +545,38 @@ def _apply_exact(records: list, *, source: str, now: datetime, effects: _Effects
             was = before.get(pk, (total, total))[1]
             if total and remaining != was:
                 effects.changes.append(_Change(card_id, total, was, remaining))
-    return replayed
+
+
+def _plain(card_id: int, records: list[tuple], *, now: datetime) -> int:
+    """How many of the card's next records (in order) one debit can take with the same
+    outcome as one debit each: records in one slot of time, and either the card has
+    nothing active or queued (all of it is overage), or its one active period is
+    started, limited, ends after them and keeps data after all of them (the card
+    active)."""
+    periods = list(Period.objects.filter(card_id=card_id, state__in=(PS.ACTIVE, PS.QUEUED))
+                   .values_list("state", "unlimited", "ends_at", "remaining_bytes")[:2])
+    if len(periods) == 1:
+        state, unlimited, ends_at, remaining = periods[0]
+        if (state != PS.ACTIVE or unlimited or ends_at is None
+                or not Card.objects.filter(pk=card_id, state=CardState.ACTIVE).exists()):
+            return 0
+    elif periods:
+        return 0
+    slot = _slot(min(records[0][4], now))
+    taken = total = 0
+    for record in records:
+        at = min(record[4], now)
+        if _slot(at) != slot:
+            break
+        if periods and (at >= ends_at or total + record[3] >= remaining):
+            break
+        total += record[3]
+        taken += 1
+    return taken
+
+
+def _slot(at: datetime) -> int:
+    return int(at.timestamp()) // SLOT_SECONDS
 
 
 def _limited_balances(card_id: int) -> dict[int, tuple[int, int]]:
@@ -439,7 +585,7 @@ def _limited_balances(card_id: int) -> dict[int, tuple[int, int]]:
             .values_list("pk", "total_bytes", "remaining_bytes")}
 
 
-# --- 6: what follows ---------------------------------------------------------------------
+# --- what follows -------------------------------------------------------------------------
 
 def _crossed(total: int, before: int, after: int, thresholds) -> bool:
     """Some percent-used threshold ``t`` with used·100 < t·total before, ≥ after."""

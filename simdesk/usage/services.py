@@ -1,19 +1,18 @@
-"""Rating usage from the network: each record applied to its card's periods exactly once.
+"""Usage from the network: each record stored once and applied to its card once.
 
-``usage_rate`` is the one way usage enters simdesk in bulk (the batch API, the CSV
-import, the RADIUS accounting server). It gives the same result as calling
-``card_debit_usage`` for every distinct record, in the order of the records' times
-(then record ids) per card: the same ledger rows with the same references
-(``usage:<source>:<record id>``), balances, period moves and overage. It only gets
-there faster (see ``rating.py``): a batch is applied in a few transactions, not one
-per record.
+Usage enters simdesk in bulk (the batch API, the CSV import, the RADIUS accounting
+server) in two steps (see ``rating.py``): ``usage_store`` keeps each record not seen
+before from its source as a ``Record`` row, the record's claim, so a record sent
+again, in the same batch, a later one, or by a concurrent caller, counts as a
+duplicate; ``usage_rate_pending`` applies stored records to their cards in rating
+runs, in the order they were stored, each exactly once. ``usage_rate`` does both, so
+its caller's records are applied when it returns.
 
-Exactly once per (source, record id): the record's first ledger row (reference
-``usage:<source>:<record id>``, ``seq`` 0, unique) is written in the transaction that
-applies the record, so a record sent again, in the same batch, a later one, or by a
-concurrent caller, finds it or collides on it and counts as a duplicate. A record of
-0 bytes leaves a row of 0 bytes for the same reason. ``RatedRecord`` is the ledger's
-view of the rated records.
+Applying a record gives the same balances as calling ``card_debit_usage`` for every
+record in the order of their times (then record ids) per card: the same periods
+started and used up, the same overage. The ledger takes a card's plain usage as one
+row per rating run and quarter of an hour (``rating:<run>:<card>``), and a record
+that moves a period on as rows of its own (``usage:<source>:<record id>``).
 """
 
 from collections.abc import Sequence
@@ -104,8 +103,24 @@ def usage_source_clean(source: str) -> str:
     return source
 
 
-def usage_rate(records: Sequence[UsageRecord], *, source: str, now: datetime) -> RatingResult:
-    """Apply each record not seen before from ``source`` to its card, exactly once.
+def usage_store(records: Sequence[UsageRecord], *, source: str) -> RatingResult:
+    """Keep each record not seen before from ``source``, durably (it is committed when
+    this returns), to be applied by ``usage_rate_pending``.
+
+    Returns ``applied``: records stored now, ``duplicates``: records stored before (or
+    twice in this batch), ``rejected``: (record id, reason) of records that cannot be
+    rated (no id, negative bytes, an unknown card, …); a bad record never stops the
+    others. Safe to call again with the same records, and concurrently.
+    """
+    from .rating import store
+
+    return store(records, source=usage_source_clean(source))[0]
+
+
+def usage_rate_pending(*, now: datetime, full_runs_only: bool = False) -> RatingResult:
+    """Apply every stored record not yet applied, in the order they were stored, in
+    rating runs of up to ``rating.CHUNK`` records (``full_runs_only``: only as many
+    full runs as wait; a bulk import calls it so between batches, then once without).
 
     Per card, records are applied in the order of their time (``ended_at``, then
     record id), earliest-end period first, as ``card_debit_usage`` does: first-use
@@ -113,13 +128,25 @@ def usage_rate(records: Sequence[UsageRecord], *, source: str, now: datetime) ->
     period can take is overage, ``usage_updated_at`` moves forward. Afterwards (after
     commit): a card that ran out gets a disconnect request to the network, cards
     that crossed an alert threshold get their alert check, and cards that crossed
-    their low-data renewal trigger get a renewal run.
-
-    A bad record (no id, negative bytes, an unknown card, …) is rejected with a
-    reason and never stops the others. Safe to call again with the same records, and
-    concurrently: every (source, record id) counts once.
+    their low-data renewal trigger get a renewal run. Returns ``applied``: records
+    applied, and ``exhausted_card_ids``.
     """
-    from .rating import rate_batch
+    from .rating import rate_pending
 
-    source = usage_source_clean(source)
-    return rate_batch(records, source=source, now=now)
+    return rate_pending(now=now, full_runs_only=full_runs_only)
+
+
+def usage_rate(records: Sequence[UsageRecord], *, source: str, now: datetime) -> RatingResult:
+    """``usage_store`` the records, then apply them (and any others waiting before
+    them) as ``usage_rate_pending`` does; they are applied when this returns.
+
+    Returns what ``usage_store`` did, with ``exhausted_card_ids`` from the rating.
+    Concurrent callers share rating runs: one whose records a run of another caller
+    applied returns without a run of its own.
+    """
+    from .rating import rate_pending, store
+
+    result, last = store(records, source=usage_source_clean(source))
+    if last:
+        result.exhausted_card_ids = rate_pending(now=now, until=last).exhausted_card_ids
+    return result

@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand
 
 from simdesk.cards.ledger_check import ledger_violations
 from simdesk.cards.models import Card, LedgerEntry, Period
+from simdesk.usage.ledger_check import usage_violations
+from simdesk.usage.models import Record, RatingCursor
 
 
 class Command(BaseCommand):
@@ -12,11 +14,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         violations = 0
-        for violation in ledger_violations():
+        for violation in (*ledger_violations(), *usage_violations()):
             violations += 1
             self.stdout.write(f"VIOLATION {violation}")
         summary = (f"{Card.objects.count()} cards, {Period.objects.count()} periods, "
-                   f"{LedgerEntry.objects.count()} ledger rows checked")
+                   f"{LedgerEntry.objects.count()} ledger rows, {Record.objects.count()} usage "
+                   f"records checked")
+        waiting = Record.objects.filter(
+            pk__gt=RatingCursor.objects.filter(pk=1).values("through")[:1]).count()
+        if waiting:
+            summary += f" ({waiting} records still waiting to be rated)"
         if violations:
             self.stdout.write(f"{summary}: {violations} violations.")
             sys.exit(1)
