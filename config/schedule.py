@@ -47,6 +47,10 @@ SCHEDULE: list[Sweep] = [
           timedelta(minutes=5)),
     Sweep("renewal-dunning-retries", "simdesk.renewals.tasks.renewal_retries_sweep",
           timedelta(minutes=1)),
+    # Rate stored usage records left waiting (a process stopped between storing and
+    # rating them, an import cut short); the API and RADIUS rate their own at once.
+    Sweep("usage-rate-pending", "simdesk.usage.tasks.usage_rate_pending_sweep",
+          timedelta(minutes=1)),
     # Usage and expiry alerts at each customer's thresholds, once per period per threshold.
     Sweep("usage-alerts", "simdesk.usage.tasks.alerts_sweep", timedelta(minutes=5)),
     # Outgoing webhooks to integrators: retries after their backoff and lost sends.

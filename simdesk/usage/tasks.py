@@ -1,8 +1,19 @@
-"""Thin tasks: the sweep finds cards that may owe an alert, the per-card task checks one."""
+"""Thin tasks: the sweep finds cards that may owe an alert, the per-card task checks one;
+the rating sweep applies stored records that nobody rated."""
 
 from django_tasks import task
 
 from simdesk.core.clock import utcnow
+
+
+@task()
+def usage_rate_pending_sweep() -> int:
+    """Rate every stored record still waiting: records a process stored but did not get
+    to rate (killed in between, an import stopped). Usually there are none, and the API
+    and RADIUS rate their own at once. Returns how many records it rated."""
+    from .services import usage_rate_pending
+
+    return usage_rate_pending(now=utcnow()).applied
 
 
 @task()
