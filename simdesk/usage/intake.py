@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from .selectors import CARD_IDENTIFIERS, card_identifier_normalize, card_ids_by_identifier
-from .services import RatingResult, UsageRecord, usage_rate
+from .services import RatingResult, UsageRecord, usage_rate, usage_store
 
 
 @dataclass
@@ -88,11 +88,13 @@ def _parse(raw, text: bool) -> tuple[tuple[str, str] | None, dict | None, str]:
 
 
 def usage_intake(raw_records: Iterable[tuple[int, object]], *, source: str, now: datetime,
-                 text: bool = False) -> IntakeResult:
+                 text: bool = False, rate: bool = True) -> IntakeResult:
     """Check and rate one batch of raw records, each given with its position.
 
     ``text``: numbers may come as digit strings (CSV). Records that cannot be read, or
-    name no known card, are listed with why; the others go to ``usage_rate``.
+    name no known card, are listed with why; the others go to ``usage_rate``, or with
+    ``rate=False`` to ``usage_store`` only (``applied`` then counts records stored, to be
+    rated by ``usage_rate_pending``; a bulk import rates its batches in full runs).
     """
     out = IntakeResult()
     parsed = []
@@ -119,7 +121,8 @@ def usage_intake(raw_records: Iterable[tuple[int, object]], *, source: str, now:
             continue
         records.append(UsageRecord(card_id=card_id, **fields))
         index_of.setdefault(fields["record_id"], index)
-    result: RatingResult = usage_rate(records, source=source, now=now)
+    result: RatingResult = (usage_rate(records, source=source, now=now) if rate
+                            else usage_store(records, source=source))
     out.applied, out.duplicates = result.applied, result.duplicates
     out.exhausted_card_ids = result.exhausted_card_ids
     for record_id, reason in result.rejected:

@@ -9,7 +9,8 @@ from django.test import Client
 from simdesk.api.keys import operator_key_create
 from simdesk.cards.ledger_check import ledger_violations
 from simdesk.cards.models import LedgerEntry, LedgerKind, Period
-from simdesk.usage.models import RatedRecord
+from simdesk.usage.ledger_check import usage_violations
+from simdesk.usage.models import RatingCursor, Record
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,18 @@ def sim(alice_card):
     return alice_card
 
 
+def rated(source):
+    """Record ids of ``source`` that have been applied to their cards."""
+    through = RatingCursor.objects.get(pk=1).through
+    return set(Record.objects.filter(source__name=source, pk__lte=through)
+               .values_list("record_id", flat=True))
+
+
+def usage_debited(card):
+    return -sum(LedgerEntry.objects.filter(card=card, kind=LedgerKind.DEBIT_USAGE)
+                .values_list("bytes", flat=True))
+
+
 def record(record_id, mb=1, *, at, **card):
     return {"record_id": record_id, **card, "bytes_up": mb * MB // 4,
             "bytes_down": mb * MB - mb * MB // 4,
@@ -64,10 +77,10 @@ def test_it_rates_records_naming_the_card_by_any_identifier(operator, sim, at_no
                     "duplicates": 0, "unknown_cards": 0, "rejected": 0, "errors": []}
     period = Period.objects.get(card=sim)
     assert period.used_bytes == 123 * MB
-    assert set(LedgerEntry.objects.filter(kind=LedgerKind.DEBIT_USAGE)
-               .values_list("reference", flat=True)) == {
-        f"usage:key-{key.prefix}:{r}" for r in "abc"}
+    assert rated(f"key-{key.prefix}") == {"a", "b", "c"}
+    assert usage_debited(sim) == 123 * MB
     assert list(ledger_violations()) == []
+    assert list(usage_violations()) == []
 
 
 def test_sending_a_batch_again_counts_nothing_twice(operator, sim, at_now):
@@ -81,7 +94,8 @@ def test_sending_a_batch_again_counts_nothing_twice(operator, sim, at_now):
     body = response.json()
     assert (body["applied"], body["duplicates"]) == (1, 2)
     assert Period.objects.get(card=sim).used_bytes == 121 * MB
-    assert RatedRecord.objects.filter(reference__startswith="usage:mediation-1:").count() == 3
+    assert rated("mediation-1") == {"a", "b", "c"}
+    assert usage_debited(sim) == 121 * MB
 
 
 def test_the_same_record_id_from_another_source_is_another_record(operator, sim, at_now):
@@ -91,6 +105,7 @@ def test_the_same_record_id_from_another_source_is_another_record(operator, sim,
 
     assert body["applied"] == 1
     assert Period.objects.get(card=sim).used_bytes == 20 * MB
+    assert rated("gw-1") == rated("gw-2") == {"a"}
 
 
 def test_it_names_each_record_it_could_not_rate_and_rates_the_rest(operator, sim, at_now):
@@ -123,6 +138,7 @@ def test_it_names_each_record_it_could_not_rate_and_rates_the_rest(operator, sim
     assert "ends before it starts" in reasons["backwards"]
     assert "exactly one of iccid, imsi or msisdn" in reasons["two-cards"]
     assert Period.objects.get(card=sim).used_bytes == 5 * MB
+    assert set(Record.objects.values_list("record_id", flat=True)) == {"good"}
 
 
 def test_a_key_without_the_usage_scope_is_refused(operator, sim, at_now):
@@ -132,7 +148,7 @@ def test_a_key_without_the_usage_scope_is_refused(operator, sim, at_now):
     assert response.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "insufficient_scope"
-    assert not RatedRecord.objects.exists()
+    assert not Record.objects.exists()
 
 
 def test_no_key_is_401(sim, at_now):
@@ -149,7 +165,7 @@ def test_more_than_10000_records_are_refused_with_a_clear_problem(operator, sim,
     problem = response.json()
     assert problem["code"] == "too_many_records"
     assert "10000" in problem["detail"] and "10001" in problem["detail"]
-    assert not RatedRecord.objects.exists()
+    assert not Record.objects.exists()
 
 
 def test_a_body_without_records_is_a_400_naming_the_field(operator, at_now):
