@@ -24,6 +24,7 @@ from simdesk.core.audit import audit_entries
 from simdesk.core.errors import ServiceError
 from simdesk.core.units import parse_bytes
 from simdesk.support.selectors import tickets_for_staff
+from simdesk.usage.selectors import usage_references_explained
 
 from . import selectors, services
 from .access import staff_view
@@ -92,13 +93,22 @@ def customer_detail(request, public_id):
     })
 
 
+def _ledger_rows(card) -> list[tuple]:
+    """The card's latest ledger rows, each with what its usage reference names (None for
+    other references): a few queries for the page, not one per row."""
+    entries = list(card_ledger(card=card)[:LEDGER_ROWS])
+    usage = usage_references_explained(card_id=card.pk,
+                                       references=[e.reference for e in entries])
+    return [(e, usage.get(e.reference)) for e in entries]
+
+
 def _card_page(request, card, *, forms_with_errors=None):
     now = timezone.now()
     periods = list(card.periods.order_by("-created_at"))
     open_periods = [p for p in periods if p.state in ("active", "queued", "exhausted")]
     context = {
         "card": card, "periods": periods, "open_periods": open_periods, "now": now,
-        "ledger": card_ledger(card=card)[:LEDGER_ROWS],
+        "ledger": _ledger_rows(card),
         "sessions": card.radius_sessions.select_related("nas")[:20],
         "orders": card.orders.select_related("customer").order_by("-created_at")[:50],
         "network_actions": selectors.card_network_actions(card=card),

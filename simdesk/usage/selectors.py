@@ -1,9 +1,13 @@
 """Reads for the usage side: which cards may owe their customer an alert."""
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import (
     BigIntegerField,
+    Case,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -13,6 +17,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -23,7 +28,7 @@ from simdesk.notifications.models import (
     NotificationPreferences,
 )
 
-from .models import AlertKind, AlertSent
+from .models import AlertKind, AlertSent, RatingRun, Record, Source
 
 # A period used up moves to "exhausted" (possibly before any alert check ran): it
 # still gets its 100 % alert for this long after it closed.
@@ -119,3 +124,84 @@ def card_ids_by_identifier(identifiers: dict[str, set[str]]) -> dict[tuple[str, 
             for value, pk in Card.objects.filter(**{f"{kind}__in": part}).values_list(kind, "pk"):
                 found[(kind, value)] = pk
     return found
+
+
+# --- what a card's usage ledger rows stand for ----------------------------------------------
+
+# Counting a run's records of one card reads the run's whole id range (records have no
+# index by card): a card page counts for its runs, smallest first, up to this many ids.
+RUN_RECORDS_BUDGET = 300_000
+
+
+@dataclass(frozen=True)
+class UsageReference:
+    """What the reference of a usage ledger row names: a rating run (``rating:<run>:<card>``
+    or ``rating:<run>:<card>:<n>``), with the number of the card's records in it when it
+    was counted, or one record (``usage:<source>:<record id>``)."""
+
+    run_id: int | None = None
+    records: int | None = None
+    source: str = ""
+    record_id: str = ""
+
+
+def _rating_run_of(reference: str) -> int | None:
+    parts = reference.split(":")
+    if (parts[0] == "rating" and len(parts) in (3, 4)
+            and all(part.isascii() and part.isdigit() for part in parts[1:])):
+        return int(parts[1])
+    return None
+
+
+def usage_references_explained(*, card_id: int,
+                               references: Iterable[str]) -> dict[str, UsageReference]:
+    """For each usage reference among ``references`` (the rows of ``card_id``'s ledger on
+    a page), what it names; other references are absent. At most three queries however
+    many rows: the sources, the runs, and one count of the card's records per run
+    (within ``RUN_RECORDS_BUDGET``; runs past it have ``records`` None).
+
+    A source name may hold colons: ``usage:a:b:c`` is read with the shortest known
+    source (``a`` if there is one, else ``a:b``), and with the text up to the first
+    colon when no source of that name is stored (usage debited by other means)."""
+    references = set(references)
+    runs = {ref: run for ref in references if (run := _rating_run_of(ref)) is not None}
+    explained = {ref: UsageReference(run_id=run, records=count)
+                 for ref, run, count in _with_counts(card_id, runs)}
+    records = {ref.removeprefix("usage:") for ref in references
+               if ref.startswith("usage:") and ":" in ref.removeprefix("usage:")}
+    candidates = {rest[:i] for rest in records for i, c in enumerate(rest) if c == ":"}
+    known = set(Source.objects.filter(name__in=candidates).values_list("name", flat=True)
+                ) if candidates else set()
+    for rest in records:
+        cuts = [i for i, c in enumerate(rest) if c == ":"]
+        cut = next((i for i in cuts if rest[:i] in known), cuts[0])
+        explained[f"usage:{rest}"] = UsageReference(source=rest[:cut], record_id=rest[cut + 1:])
+    return explained
+
+
+def _with_counts(card_id: int, runs: dict[str, int]) -> Iterator[tuple[str, int, int | None]]:
+    """(reference, run id, records of the card in the run or None) for each reference."""
+    if not runs:
+        return
+    spans = sorted(RatingRun.objects.filter(pk__in=set(runs.values()))
+                   .values_list("pk", "after", "through"),
+                   key=lambda span: (span[2] - span[1], span[0]))
+    counted, ids = [], 0
+    for run_id, after, through in spans:
+        ids += through - after
+        if ids > RUN_RECORDS_BUDGET:
+            break
+        counted.append((run_id, after, through))
+    counts: dict[int, int] = {}
+    if counted:
+        which = Case(*(When(pk__gt=after, pk__lte=through, then=Value(run_id))
+                       for run_id, after, through in counted), output_field=IntegerField())
+        ranges = Q()
+        for _run_id, after, through in counted:
+            ranges |= Q(pk__gt=after, pk__lte=through)
+        counts = {run_id: 0 for run_id, _after, _through in counted}
+        counts.update(Record.objects.filter(ranges, card_id=card_id).order_by()
+                      .annotate(run=which).values("run").annotate(n=Count("pk"))
+                      .values_list("run", "n"))
+    for reference, run_id in runs.items():
+        yield reference, run_id, counts.get(run_id)
