@@ -1,7 +1,11 @@
 """Usage as the network sent it, how far it has been rated, and which alerts went out."""
 
+from datetime import UTC, datetime, timedelta
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class AlertKind(models.TextChoices):
@@ -69,7 +73,12 @@ class Record(models.Model):
     card = models.ForeignKey("cards.Card", on_delete=models.DO_NOTHING, db_constraint=False,
                              db_index=False, related_name="+", verbose_name=_("card"))
     bytes = models.BigIntegerField(_("bytes"))
-    at = models.DateTimeField(_("at"), help_text=_("When the usage ended."))
+    # An integer, not a DateTimeField: rating sums records per card and quarter hour of
+    # this time, which is integer division here, and a record is written without its
+    # time formatted as text (SQLite) by the writer.
+    at_us = models.BigIntegerField(
+        _("ended at (µs)"), help_text=_("When the usage ended, in microseconds since "
+                                        "1970-01-01 00:00 UTC, as sent."))
 
     class Meta:
         ordering = ["id"]
@@ -80,6 +89,11 @@ class Record(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.record_id}"
+
+    @property
+    def at(self) -> datetime:
+        """When the usage ended."""
+        return from_microseconds(self.at_us)
 
 
 class RatingCursor(models.Model):
@@ -125,3 +139,14 @@ def rating_reference(run_id: int, card_id: int | str = "") -> str:
     """The ledger reference of what rating run ``run_id`` took from card ``card_id``
     (without a card: the part all of the run's references start with)."""
     return f"rating:{run_id}:{card_id}"
+
+
+def to_microseconds(at: datetime) -> int:
+    """An aware datetime as microseconds since 1970-01-01 00:00 UTC (exact)."""
+    # The float's seconds are exact to well under a microsecond for these years, so
+    # int() never rounds into the next second; the microseconds come from the field.
+    return int(at.timestamp()) * 1_000_000 + at.microsecond
+
+
+def from_microseconds(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)

@@ -63,7 +63,16 @@ from simdesk.cards.models import (
 from simdesk.cards.models import PeriodState as PS
 from simdesk.cards.services import card_debit_usage
 
-from .models import RatingCursor, RatingRun, Record, Source, rating_reference, usage_reference
+from .models import (
+    RatingCursor,
+    RatingRun,
+    Record,
+    Source,
+    from_microseconds,
+    rating_reference,
+    to_microseconds,
+    usage_reference,
+)
 from .services import MAX_RECORD_BYTES, MAX_RECORD_ID_LENGTH, RatingResult, usage_record_problem
 
 logger = logging.getLogger(__name__)
@@ -130,22 +139,23 @@ def _lock_cursor(cursor) -> int:
 
 # --- storing ------------------------------------------------------------------------------
 
-def _checked(records, result: RatingResult) -> list:
-    """The records that can be stored, each record id once; the others counted."""
+def _checked(records, result: RatingResult) -> list[tuple[str, int, int, int]]:
+    """The records that can be stored, each record id once, as rows (record id, card
+    id, bytes, ended at in microseconds); the others counted."""
     seen: set[str] = set()
-    good = []
+    rows = []
     for record in records:
         record_id = record.record_id
         # The usual record passes these inline checks; anything odd gets the full
         # check, which names the problem.
         try:
-            up, down = record.bytes_up, record.bytes_down
+            up, down, ended = record.bytes_up, record.bytes_down, record.ended_at
             usual = (type(record_id) is str and 0 < len(record_id) <= MAX_RECORD_ID_LENGTH
                      and type(record.card_id) is int
                      and type(up) is int and type(down) is int and up >= 0 and down >= 0
-                     and up + down <= MAX_RECORD_BYTES and record.ended_at.tzinfo is not None
+                     and up + down <= MAX_RECORD_BYTES and ended.tzinfo is not None
                      and record.started_at.tzinfo is not None
-                     and record.started_at <= record.ended_at and record_id.strip()
+                     and record.started_at <= ended and record_id.strip()
                      and "\x00" not in record_id)
         except (AttributeError, TypeError):
             usual = False
@@ -154,28 +164,31 @@ def _checked(records, result: RatingResult) -> list:
             if problem:
                 result.rejected.append((str(record_id or ""), problem))
                 continue
+            up, down, ended = record.bytes_up, record.bytes_down, record.ended_at
         if record_id in seen:
             result.duplicates += 1
             continue
         seen.add(record_id)
-        good.append(record)
-    return good
+        # to_microseconds, inline: this loop runs once per record.
+        rows.append((record_id, record.card_id, up + down,
+                     int(ended.timestamp()) * 1_000_000 + ended.microsecond))
+    return rows
 
 
 def store(records, *, source: str) -> tuple[RatingResult, int]:
     """Store the records not seen before; returns what happened to them (``applied``:
     stored now) and the id of the last record stored (0 when none was)."""
     result = RatingResult()
-    good = _checked(records, result)
-    if not good:
+    rows = _checked(records, result)
+    if not rows:
         return result, 0
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_cursor(cursor)
         source_id = _source_id(cursor, source)
-        good = _known_cards(cursor, good, result)
-        stored = _insert(cursor, good, source_id) if good else 0
+        rows = _known_cards(cursor, rows, result)
+        stored = _insert(cursor, rows, source_id) if rows else 0
         result.applied = stored
-        result.duplicates += len(good) - stored
+        result.duplicates += len(rows) - stored
         last = 0
         if stored:
             cursor.execute(f"SELECT MAX(id) FROM {Record._meta.db_table}")  # noqa: S608
@@ -194,69 +207,56 @@ def _source_id(cursor, name: str) -> int:
     return row[0]
 
 
-def _known_cards(cursor, records: list, result: RatingResult) -> list:
-    """The records whose card exists; the others rejected (cards are never deleted)."""
-    wanted = sorted({r.card_id for r in records})
+def _known_cards(cursor, rows: list, result: RatingResult) -> list:
+    """The rows whose card exists; the others rejected (cards are never deleted)."""
+    wanted = {row[1] for row in rows}
     card = Card._meta.db_table
-    if _is_postgres():
-        # One text of digits and commas: cheaper to send and parse than an array literal.
-        cursor.execute(f"SELECT id FROM {card} "  # noqa: S608
-                       "WHERE id = ANY(string_to_array(%s, ',')::bigint[])",
-                       [",".join(map(str, wanted))])
-    else:
-        cursor.execute(f"SELECT id FROM {card} "  # noqa: S608
-                       "WHERE id IN (SELECT value FROM json_each(%s))", [json.dumps(wanted)])
+    match, ids = _in_ids("id", wanted)
+    # Counted first: every card exists in the usual batch.
+    cursor.execute(f"SELECT COUNT(*) FROM {card} WHERE {match}", [ids])  # noqa: S608
+    if cursor.fetchone()[0] == len(wanted):
+        return rows
+    cursor.execute(f"SELECT id FROM {card} WHERE {match}", [ids])  # noqa: S608
     found = {row[0] for row in cursor.fetchall()}
-    if len(found) == len(wanted):
-        return records
-    return _without_unknown(records, found, result)
-
-
-def _without_unknown(records: list, found: set, result: RatingResult) -> list:
     kept = []
-    for r in records:
-        if r.card_id in found:
-            kept.append(r)
+    for row in rows:
+        if row[1] in found:
+            kept.append(row)
         else:
-            result.rejected.append((r.record_id, _("No card has this id.")))
+            result.rejected.append((row[0], _("No card has this id.")))
     return kept
 
 
-def _insert(cursor, records: list, source_id: int) -> int:
-    """Write the records not stored before; returns how many were new."""
+def _insert(cursor, rows: list, source_id: int) -> int:
+    """Write the rows not stored before; returns how many were new."""
     table = Record._meta.db_table
     if _is_postgres():
-        # One probe of the unique key per record finds those stored before; as the one
-        # writer nobody can store any other meanwhile, so the COPY cannot collide.
         # OFFSET 0 keeps the subquery a probe per record: PostgreSQL would rather scan
         # the source's records (its statistics lag behind a table that grows by
-        # thousands of rows a second).
-        # The ids go as one JSON text: a list of 10,000 strings spelt out as an array
-        # literal costs more to write and to parse.
+        # thousands of rows a second). The ids go as one JSON text: a list of 10,000
+        # strings spelt out as an array literal costs more to write and to parse.
         cursor.execute(f"""
             SELECT u.id FROM json_array_elements_text(%s::json) AS u(id)
             WHERE EXISTS (SELECT 1 FROM {table} r
                           WHERE r.source_id = %s AND r.record_id = u.id OFFSET 0)
-            """, [json.dumps([r.record_id for r in records]), source_id])  # noqa: S608
+            """, [json.dumps([row[0] for row in rows]), source_id])  # noqa: S608
         seen = {row[0] for row in cursor.fetchall()}
         if seen:
-            records = [r for r in records if r.record_id not in seen]
-        # Binary: no number or time formatted as text by us, parsed back by the server.
-        with cursor.copy(f"COPY {table} (source_id, record_id, card_id, bytes, at) "
+            rows = [row for row in rows if row[0] not in seen]
+        # Binary: no number formatted as text by us, parsed back by the server. As the
+        # one writer nobody can store a record meanwhile, so the COPY cannot collide.
+        with cursor.copy(f"COPY {table} (record_id, card_id, bytes, at_us, source_id) "
                          "FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["int8", "text", "int8", "int8", "timestamptz"])
-            write = copy.write_row
-            for r in records:
-                write((source_id, r.record_id, r.card_id, r.bytes_up + r.bytes_down,
-                       r.ended_at))
-        return len(records)
+            copy.set_types(["text", "int8", "int8", "int8", "int8"])
+            write, source = copy.write_row, (source_id,)
+            for row in rows:
+                write(row + source)
+        return len(rows)
     _sqlite_cache(cursor)
-    text = _sqlite_datetime
     cursor.executemany(
-        f"INSERT INTO {table} (source_id, record_id, card_id, bytes, at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source_id, record_id) DO NOTHING",
-        [(source_id, r.record_id, r.card_id, r.bytes_up + r.bytes_down, text(r.ended_at))
-         for r in records])
+        f"INSERT INTO {table} (record_id, card_id, bytes, at_us, source_id) "  # noqa: S608
+        f"VALUES (%s, %s, %s, %s, {int(source_id)}) "
+        "ON CONFLICT (source_id, record_id) DO NOTHING", rows)
     return cursor.rowcount
 
 
@@ -317,57 +317,66 @@ def _run(cursor, after: int, through: int, *, now: datetime, result: RatingResul
         cursor.execute("SET LOCAL jit = off")
     else:
         _sqlite_cache(cursor)
-    records, cards = _sum_slots(cursor, after, through, now_value)
+    records, cards = _sum_slots(cursor, after, through, to_microseconds(now))
     run = RatingRun.objects.create(after=after, through=through, records=records, cards=cards,
                                    rated_at=now)
     if postgres:
         cursor.execute(f"SELECT id FROM {Card._meta.db_table} WHERE id IN "  # noqa: S608
                        f"(SELECT card_id FROM {SLOTS}) ORDER BY id FOR UPDATE")
     effects = _Effects()
-    _apply_fast(cursor, run, now_value=now_value, effects=effects)
-    slow = _slow_records(cursor, after, through)
-    if slow:
-        _apply_exact(slow, run, now=now, effects=effects)
+    if _apply_fast(cursor, run, now_value=now_value, effects=effects) < cards:
+        # The other cards record by record until nothing more can happen to them;
+        # what is left of their records goes the set-based way, and what that does
+        # not take, record by record to the end.
+        rest = _apply_exact(_slow_records(cursor, (after, through)), run, now=now,
+                            effects=effects, hand_back=True)
+        if rest:
+            rest_cards = _sum_slots_of(cursor, rest, to_microseconds(now))
+            if _apply_fast(cursor, run, now_value=now_value, effects=effects) < rest_cards:
+                _apply_exact(_slow_records(cursor, rest), run, now=now, effects=effects)
     cursor.execute(f"UPDATE {RatingCursor._meta.db_table} SET through = %s "  # noqa: S608
                    "WHERE id = 1", [through])
     result.applied += records
     _follow_up(effects, now=now, result=result)
 
 
-def _sum_slots(cursor, after: int, through: int, now_value) -> tuple[int, int]:
-    """The run's records summed per card and slot; returns (records, cards)."""
-    record = Record._meta.db_table
+def _sum_slots(cursor, after: int, through: int, now_us: int) -> tuple[int, int]:
+    """The run's records summed per card and slot (times never later than now);
+    returns (records, cards)."""
     if _is_postgres():
         # ON COMMIT DELETE ROWS: nothing is left behind for the connection's next user.
         cursor.execute(f"""
             CREATE TEMP TABLE IF NOT EXISTS {SLOTS} (
                 card_id bigint NOT NULL, slot bigint NOT NULL, bytes bigint NOT NULL,
-                n bigint NOT NULL, max_at timestamptz NOT NULL) ON COMMIT DELETE ROWS""")
+                n bigint NOT NULL, max_us bigint NOT NULL) ON COMMIT DELETE ROWS""")
         cursor.execute(f"""
             CREATE TEMP TABLE IF NOT EXISTS {FAST} (
                 card_id bigint PRIMARY KEY, period_id bigint, total bigint,
                 remaining bigint NOT NULL, bytes bigint NOT NULL, max_at timestamptz NOT NULL
             ) ON COMMIT DELETE ROWS""")
-        at = "LEAST(at, %s)"
-        slot = f"FLOOR(EXTRACT(EPOCH FROM {at}) / {SLOT_SECONDS})"
     else:
         cursor.execute(f"""
             CREATE TEMP TABLE IF NOT EXISTS {SLOTS} (
                 card_id integer NOT NULL, slot integer NOT NULL, bytes integer NOT NULL,
-                n integer NOT NULL, max_at text NOT NULL)""")
+                n integer NOT NULL, max_us integer NOT NULL)""")
         cursor.execute(f"""
             CREATE TEMP TABLE IF NOT EXISTS {FAST} (
                 card_id integer PRIMARY KEY, period_id integer, total integer,
                 remaining integer NOT NULL, bytes integer NOT NULL, max_at text NOT NULL)""")
-        at = "MIN(at, %s)"
-        slot = f"CAST(strftime('%%s', {at}) AS INTEGER) / {SLOT_SECONDS}"
+    return _fill_slots(cursor, "id > %s AND id <= %s", [after, through], now_us)
+
+
+def _fill_slots(cursor, where: str, params: list, now_us: int) -> tuple[int, int]:
+    """SLOTS := the records ``where`` says, summed per card and slot; FAST emptied.
+    Returns (records, cards)."""
+    at = "LEAST(at_us, %s)" if _is_postgres() else "MIN(at_us, %s)"
     cursor.execute(f"DELETE FROM {SLOTS}")  # noqa: S608
     cursor.execute(f"DELETE FROM {FAST}")  # noqa: S608
     cursor.execute(f"""
-        INSERT INTO {SLOTS} (card_id, slot, bytes, n, max_at)
-        SELECT card_id, {slot}, SUM(bytes), COUNT(*), MAX({at})
-        FROM {record} WHERE id > %s AND id <= %s
-        GROUP BY 1, 2""", [now_value, now_value, after, through])  # noqa: S608
+        INSERT INTO {SLOTS} (card_id, slot, bytes, n, max_us)
+        SELECT card_id, {at} / {SLOT_SECONDS * 1_000_000}, SUM(bytes), COUNT(*), MAX({at})
+        FROM {Record._meta.db_table} WHERE {where}
+        GROUP BY 1, 2""", [now_us, now_us, *params])  # noqa: S608
     if _is_postgres() and cursor.rowcount >= 1000:
         # Statistics, so the joins below are planned for thousands of rows (hash joins),
         # not a guess; a small run (RADIUS) is best served by index lookups.
@@ -377,10 +386,36 @@ def _sum_slots(cursor, after: int, through: int, now_value) -> tuple[int, int]:
     return int(records or 0), int(cards or 0)
 
 
-def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> None:
+def _sum_slots_of(cursor, pks: list[int], now_us: int) -> int:
+    """SLOTS := the records ``pks``; returns their cards."""
+    where, param = _in_ids("id", pks)
+    return _fill_slots(cursor, where, [param], now_us)[1]
+
+
+def _in_ids(column: str, ids) -> tuple[str, str]:
+    """SQL ``column`` in ``ids`` (integers), with its one parameter."""
+    if _is_postgres():
+        # One text of digits and commas: cheaper to send and parse than an array literal.
+        return (f"{column} = ANY(string_to_array(%s, ',')::bigint[])",
+                ",".join(str(int(i)) for i in ids))
+    return f"{column} IN (SELECT value FROM json_each(%s))", json.dumps([int(i) for i in ids])  # noqa: S608
+
+
+def _time(microseconds: str) -> str:
+    """SQL for the database's own datetime of an SQL expression of microseconds since
+    1970 (on SQLite the text Django writes: no fraction when it is zero)."""
+    if _is_postgres():
+        return f"(TIMESTAMPTZ 'epoch' + ({microseconds}) * INTERVAL '1 microsecond')"
+    return (f"(strftime('%%Y-%%m-%%d %%H:%%M:%%S', ({microseconds}) / 1000000, 'unixepoch')"
+            f" || CASE WHEN ({microseconds}) %% 1000000 = 0 THEN ''"
+            f" ELSE printf('.%%06d', ({microseconds}) %% 1000000) END)")
+
+
+def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> int:
     """Two cases need nothing but arithmetic: a card whose only active period simply
     takes all of its new usage, and a card with no active or queued period left, whose
-    usage is all overage (it ran out earlier and the network has not cut it off yet)."""
+    usage is all overage (it ran out earlier and the network has not cut it off yet).
+    Returns how many cards were taken."""
     period = Period._meta.db_table
     card = Card._meta.db_table
     ledger = LedgerEntry._meta.db_table
@@ -389,7 +424,8 @@ def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> None
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
         SELECT a.card_id, o.period_id, o.total, o.remaining, a.bytes, a.max_at
-        FROM (SELECT card_id, CAST(SUM(bytes) AS BIGINT) AS bytes, MAX(max_at) AS max_at
+        FROM (SELECT card_id, CAST(SUM(bytes) AS BIGINT) AS bytes,
+                     {_time("MAX(max_us)")} AS max_at
               FROM {SLOTS} GROUP BY card_id) a
         JOIN (SELECT p.card_id, MIN(p.id) AS period_id, COUNT(*) AS n,
                      MIN(p.total_bytes) AS total, MIN(p.remaining_bytes) AS remaining,
@@ -408,7 +444,7 @@ def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> None
     cursor.execute(f"""
         INSERT INTO {FAST} (card_id, period_id, total, remaining, bytes, max_at)
         SELECT s.card_id, NULL, NULL, c.overage_bytes,
-               CAST(SUM(s.bytes) AS BIGINT), MAX(s.max_at)
+               CAST(SUM(s.bytes) AS BIGINT), {_time("MAX(s.max_us)")}
         FROM {SLOTS} s JOIN {card} c ON c.id = s.card_id
         WHERE c.state <> %s
           AND NOT EXISTS (SELECT 1 FROM {period} q
@@ -417,7 +453,7 @@ def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> None
         """, [CardState.ACTIVE, PS.ACTIVE, PS.QUEUED])  # noqa: S608
     overage = cursor.rowcount
     if not taken and not overage:
-        return
+        return 0
     # One ledger row per card and slot that carried bytes, in time order; a running
     # sum gives each row's balance after it (for overage: minus the card's overage).
     cursor.execute(f"""
@@ -425,8 +461,8 @@ def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> None
                               at, created_at, note)
         SELECT card_id, period_id, CASE WHEN period_id IS NULL THEN %s ELSE %s END, -bytes,
                CASE WHEN period_id IS NULL THEN -(remaining + used) ELSE remaining - used END,
-               %s || card_id, seq, max_at, %s, ''
-        FROM (SELECT s.card_id, f.period_id, f.remaining, s.bytes, s.max_at,
+               %s || card_id, seq, {_time("max_us")}, %s, ''
+        FROM (SELECT s.card_id, f.period_id, f.remaining, s.bytes, s.max_us,
                      SUM(s.bytes) OVER w AS used, (ROW_NUMBER() OVER w) - 1 AS seq
               FROM {SLOTS} s JOIN {FAST} f ON f.card_id = s.card_id
               WHERE s.bytes > 0
@@ -465,7 +501,7 @@ def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> None
         # Usage of a card with nothing left: the network has not cut it off (yet); see
         # _follow_up for when it is asked again.
         cursor.execute(f"""
-            SELECT r.card_id, r.source_id, r.record_id, r.at, r.id
+            SELECT r.card_id, r.source_id, r.record_id, r.at_us, r.id
             FROM {Record._meta.db_table} r JOIN {FAST} f ON f.card_id = r.card_id
             WHERE r.id > %s AND r.id <= %s AND f.period_id IS NULL AND r.bytes > 0
             """, [run.after, run.through])  # noqa: S608
@@ -476,59 +512,64 @@ def _apply_fast(cursor, run: RatingRun, *, now_value, effects: _Effects) -> None
         names = _source_names({source_id for _at, _id, source_id in first.values()})
         for card_id, (_at, record_id, source_id) in first.items():
             effects.still_out[card_id] = usage_reference(names[source_id], record_id)
+    return taken + overage
 
 
 def _source_names(ids) -> dict[int, str]:
     return dict(Source.objects.filter(pk__in=list(ids)).values_list("pk", "name"))
 
 
-def _slow_records(cursor, after: int, through: int) -> list[tuple]:
-    """The run's records of the cards the set-based step did not take:
-    (card id, source id, record id, bytes, at)."""
+def _slow_records(cursor, records: tuple[int, int] | list[int]) -> list[tuple]:
+    """Of the records (an id range (after, through], or a list of ids), those of the
+    cards the set-based step did not take: (id, card id, source id, record id, bytes,
+    at)."""
+    if isinstance(records, tuple):
+        where, params = "r.id > %s AND r.id <= %s", list(records)
+    else:
+        where, param = _in_ids("r.id", records)
+        params = [param]
     cursor.execute(f"""
-        SELECT r.card_id, r.source_id, r.record_id, r.bytes, r.at
+        SELECT r.id, r.card_id, r.source_id, r.record_id, r.bytes, r.at_us
         FROM {Record._meta.db_table} r
-        WHERE r.id > %s AND r.id <= %s
+        WHERE {where}
           AND NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.card_id = r.card_id)
-        """, [after, through])  # noqa: S608
-    rows = cursor.fetchall()
-    if rows and not _is_postgres():  # SQLite gives the naive UTC time it stores
-        rows = [(c, s, i, b, _aware(at)) for c, s, i, b, at in rows]
-    return rows
-
-
-def _aware(value) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        """, params)  # noqa: S608
+    return [(pk, c, s, i, b, from_microseconds(us))
+            for pk, c, s, i, b, us in cursor.fetchall()]
 
 
 # --- the exact path -----------------------------------------------------------------------
 
-def _apply_exact(rows: list[tuple], run: RatingRun, *, now: datetime,
-                 effects: _Effects) -> None:
+def _apply_exact(rows: list[tuple], run: RatingRun, *, now: datetime, effects: _Effects,
+                 hand_back: bool = False) -> list[int]:
     """``card_debit_usage`` card by card in id order, each card's records by time then
     record id: a record on its own where something may happen to the card's periods,
-    and a run of records in one debit where nothing can (see ``_plain``)."""
-    names = _source_names({row[1] for row in rows})
+    and several records in one debit where nothing can (see ``_plain``). With
+    ``hand_back``, a card's records are left alone from the moment nothing more can
+    happen to it; returns their ids (for the set-based step)."""
+    names = _source_names({row[2] for row in rows})
     by_card: dict[int, list] = defaultdict(list)
     for row in rows:
-        by_card[row[0]].append(row)
+        by_card[row[1]].append(row)
+    handed_back: list[int] = []
     for card_id in sorted(by_card):
-        records = sorted(by_card[card_id], key=lambda r: (min(r[4], now), r[2]))
+        records = sorted(by_card[card_id], key=lambda r: (min(r[5], now), r[3], r[0]))
         card = Card.objects.get(pk=card_id)
         before = _limited_balances(card_id)
         done = debits = 0
         while done < len(records):
-            plain = _plain(card_id, records[done:], now=now)
+            plain, all_plain = _plain(card_id, records[done:], now=now)
+            if hand_back and all_plain and debits:
+                handed_back.extend(r[0] for r in records[done:])
+                break
             if plain > 1:
                 part = records[done:done + plain]
                 reference = f"{rating_reference(run.pk, card_id)}:{debits}"
-                debit = card_debit_usage(card=card, bytes=sum(r[3] for r in part),
-                                         reference=reference, at=part[-1][4], now=now)
+                debit = card_debit_usage(card=card, bytes=sum(r[4] for r in part),
+                                         reference=reference, at=part[-1][5], now=now)
             else:
                 plain = 1
-                _card, source_id, record_id, bytes_, at = records[done]
+                _pk, _card, source_id, record_id, bytes_, at = records[done]
                 debit = card_debit_usage(card=card, bytes=bytes_,
                                          reference=usage_reference(names[source_id], record_id),
                                          at=at, now=now)
@@ -545,34 +586,34 @@ def _apply_exact(rows: list[tuple], run: RatingRun, *, now: datetime,
             was = before.get(pk, (total, total))[1]
             if total and remaining != was:
                 effects.changes.append(_Change(card_id, total, was, remaining))
+    return handed_back
 
 
-def _plain(card_id: int, records: list[tuple], *, now: datetime) -> int:
+def _plain(card_id: int, records: list[tuple], *, now: datetime) -> tuple[int, bool]:
     """How many of the card's next records (in order) one debit can take with the same
-    outcome as one debit each: records in one slot of time, and either the card has
-    nothing active or queued (all of it is overage), or its one active period is
-    started, limited, ends after them and keeps data after all of them (the card
-    active)."""
+    outcome as one debit each, and whether that holds for all of them but for their
+    slots of time: records in one slot, and either the card has nothing active or
+    queued (all of it is overage), or its one active period is started, limited, ends
+    after them and keeps data after all of them (the card active)."""
     periods = list(Period.objects.filter(card_id=card_id, state__in=(PS.ACTIVE, PS.QUEUED))
                    .values_list("state", "unlimited", "ends_at", "remaining_bytes")[:2])
     if len(periods) == 1:
         state, unlimited, ends_at, remaining = periods[0]
         if (state != PS.ACTIVE or unlimited or ends_at is None
                 or not Card.objects.filter(pk=card_id, state=CardState.ACTIVE).exists()):
-            return 0
+            return 0, False
     elif periods:
-        return 0
-    slot = _slot(min(records[0][4], now))
-    taken = total = 0
-    for record in records:
-        at = min(record[4], now)
-        if _slot(at) != slot:
-            break
-        if periods and (at >= ends_at or total + record[3] >= remaining):
-            break
-        total += record[3]
-        taken += 1
-    return taken
+        return 0, False
+    slot = _slot(min(records[0][5], now))
+    in_slot, total = None, 0
+    for n, record in enumerate(records):
+        at = min(record[5], now)
+        if in_slot is None and _slot(at) != slot:
+            in_slot = n
+        if periods and (at >= ends_at or total + record[4] >= remaining):
+            return (n if in_slot is None else in_slot), False
+        total += record[4]
+    return (len(records) if in_slot is None else in_slot), True
 
 
 def _slot(at: datetime) -> int:

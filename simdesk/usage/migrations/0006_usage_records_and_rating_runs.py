@@ -12,8 +12,12 @@ id>`` rows, read with the source ending at the first colon), so a record sent ag
 after the upgrade still counts once; the cursor starts after them.
 """
 
+from datetime import UTC, datetime, timedelta
+
 import django.db.models.deletion
 from django.db import migrations, models
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 VIEW = """
 CREATE VIEW usage_ratedrecord AS
@@ -42,8 +46,13 @@ def copy_rated_records(apps, schema_editor):
                 continue
             if source not in sources:
                 sources[source] = Source.objects.get_or_create(name=source)[0].pk
+            if isinstance(at, str):  # SQLite gives its naive UTC text
+                at = datetime.fromisoformat(at)
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
             batch.append(Record(source_id=sources[source], record_id=record_id,
-                                card_id=card_id, bytes=bytes_, at=at))
+                                card_id=card_id, bytes=bytes_,
+                                at_us=(at - EPOCH) // timedelta(microseconds=1)))
             if len(batch) == BATCH:
                 Record.objects.bulk_create(batch, ignore_conflicts=True)
                 batch = []
@@ -110,8 +119,9 @@ class Migration(migrations.Migration):
                                            verbose_name="ID")),
                 ("record_id", models.CharField(max_length=128, verbose_name="record id")),
                 ("bytes", models.BigIntegerField(verbose_name="bytes")),
-                ("at", models.DateTimeField(help_text="When the usage ended.",
-                                            verbose_name="at")),
+                ("at_us", models.BigIntegerField(
+                    help_text="When the usage ended, in microseconds since 1970-01-01 00:00 "
+                              "UTC, as sent.", verbose_name="ended at (µs)")),
                 ("card", models.ForeignKey(db_constraint=False, db_index=False,
                                            on_delete=django.db.models.deletion.DO_NOTHING,
                                            related_name="+", to="cards.card",

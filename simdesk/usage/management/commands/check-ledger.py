@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from simdesk.cards.ledger_check import ledger_violations
 from simdesk.cards.models import Card, LedgerEntry, Period
 from simdesk.usage.ledger_check import usage_violations
-from simdesk.usage.models import Record, RatingCursor
+from simdesk.usage.models import RatingCursor, Record
 
 
 class Command(BaseCommand):
