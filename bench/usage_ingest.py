@@ -21,9 +21,12 @@ Records: N distinct records of 10 kB to 2 MB, spread over the cards, in time ord
 plus 2 % duplicates (half repeated inside their batch, half re-sent in a later batch),
 sent as batches of 10,000 (the API's limit) under one source.
 
-Rated (timed): ``usage_rate`` over every batch, as the API and the CSV import call it,
-including the disconnect requests, alert checks and renewal runs it queues (task rows
-in the database task backend).
+Rated (timed): every batch stored with ``usage_store`` (as the API and the CSV import
+store it: checks, repeats dropped, unknown cards refused, one Record row per new
+record), and rated with ``usage_rate_pending`` as a bulk import rates it: a full run
+(``rating.CHUNK`` records, one transaction) whenever one waits, the rest at the end;
+the time runs until every record is applied, including the disconnect requests, alert
+checks and renewal runs it queues (task rows in the database task backend).
 
 Baseline (timed, same run, same records, same batches): PostgreSQL — a raw COPY into a
 bare table, one transaction per batch; SQLite — a batched executemany INSERT into a bare
@@ -31,11 +34,11 @@ table, one transaction per batch. Both run on the same connection, so with the s
 durability: on SQLite the project's WAL journal with synchronous=NORMAL (each side's
 figures include its share of WAL checkpoints), printed with the figures.
 
-Checked after the run: applied and duplicates as sent, one rated record (the ledger's
-row 0 of its reference) per distinct record, Σ usage ledger rows = Σ distinct record
-bytes, used + overage per card = its records, ``check-ledger`` violations, the cards
-that ran out got a disconnect request, the cards that crossed 80 % got an alert check
-queued.
+Checked after the run: applied and duplicates as sent, nothing rejected, every
+distinct record stored once and rated (none waiting), the usage ledger rows of each
+card adding up to its records' bytes, ``check-ledger``'s violations (periods and
+records alike), the cards that ran out got a disconnect request, the alert checks and
+renewal runs queued.
 
 Ends with one line:
 RESULT rated_pg_per_s=… copy_pg_per_s=… ratio_pg=… rated_sqlite_per_s=…
@@ -186,19 +189,25 @@ def make_records(n: int, card_ids: list[int], roles: dict, now, rng: random.Rand
 
 # --- the two timed runs -------------------------------------------------------------------
 
-def run_rated(batches, now) -> tuple[float, int, int, int]:
+def run_rated(batches, now, *, each_batch: bool) -> tuple[float, int, int, int]:
     """Every batch stored as the API and the CSV import store it, and rated in runs as
-    a bulk import rates it: a full run whenever one waits, the rest at the end."""
-    from simdesk.usage.services import usage_rate_pending, usage_store
+    a bulk import rates it: a full run whenever one waits, the rest at the end. With
+    ``each_batch``: ``usage_rate`` per batch, as one API client sending one batch after
+    the other gets it (a run per batch)."""
+    from simdesk.usage.services import usage_rate, usage_rate_pending, usage_store
 
     applied = duplicates = rejected = rated = 0
     t0 = time.perf_counter()
     for i, batch in enumerate(batches):
-        result = usage_store(batch, source="bench")
+        if each_batch:
+            result = usage_rate(batch, source="bench", now=now)
+            rated += result.applied
+        else:
+            result = usage_store(batch, source="bench")
+            rated += usage_rate_pending(now=now, full_runs_only=True).applied
         applied += result.applied
         duplicates += result.duplicates
         rejected += len(result.rejected)
-        rated += usage_rate_pending(now=now, full_runs_only=True).applied
         if (i + 1) % 20 == 0:
             done = sum(len(b) for b in batches[:i + 1])
             print(f"  stored {done} records, rated {rated}, "
@@ -282,7 +291,8 @@ def check(distinct, roles, applied: int, duplicates: int, dup_count: int) -> dic
     }
 
 
-def one(kind: str, records: int, cards: int, admin: str, batch: int) -> dict:
+def one(kind: str, records: int, cards: int, admin: str, batch: int,
+        each_batch: bool) -> dict:
     """Measure one database in this process; return its figures."""
     data_dir = tempfile.mkdtemp(prefix="simdesk-bench-usage-")
     try:
@@ -308,7 +318,8 @@ def one(kind: str, records: int, cards: int, admin: str, batch: int) -> dict:
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("VACUUM ANALYZE")
-            rated_s, applied, duplicates, rejected = run_rated(batches, now)
+            rated_s, applied, duplicates, rejected = run_rated(batches, now,
+                                                               each_batch=each_batch)
             print(f"[{kind}] rated {sent} in {rated_s:.1f}s: {sent / rated_s:.0f}/s",
                   file=sys.stderr, flush=True)
             base_s = run_baseline(batches)
@@ -344,19 +355,22 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=BATCH,
                         help="records per usage_rate call (default: 10,000, the API's limit)")
     parser.add_argument("--only", choices=["pg", "sqlite"], help="measure one database")
+    parser.add_argument("--each-batch", action="store_true",
+                        help="rate every batch on its own with usage_rate (one API client "
+                             "sending batch after batch) instead of in full runs")
     parser.add_argument("--child", choices=["pg", "sqlite"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if args.child:
         print(json.dumps(one(args.child, args.records, args.cards, args.database_url,
-                             args.batch)))
+                             args.batch, args.each_batch)))
         return
     results = {}
     for kind in ([args.only] if args.only else ["pg", "sqlite"]):
         out = subprocess.run(
             [sys.executable, __file__, "--child", kind, "--records", str(args.records),
              "--cards", str(args.cards), "--database-url", args.database_url,
-             "--batch", str(args.batch)],
+             "--batch", str(args.batch), *(["--each-batch"] if args.each_batch else [])],
             stdout=subprocess.PIPE, text=True, check=True)
         results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{kind}: {json.dumps(results[kind])}", flush=True)
