@@ -25,8 +25,11 @@ retries happen, and records are never applied out of the order they were stored 
    ``balance_after`` a running sum), one update per period and per card, however many
    records the card had;
 3. every other card (a period runs out or starts, several periods, unlimited with fair
-   use, a paused card, a late record after an end) goes through ``card_debit_usage``
-   record by record (reference ``usage:<source>:<record id>``), by time then record id;
+   use, a paused card, a late record after an end) goes through ``card_debit_usage``,
+   by time then record id: a record on its own (reference ``usage:<source>:<record
+   id>``) where something may happen to its periods, several records of one quarter
+   hour in one debit (``rating:<run>:<card>:<n>``) where nothing can; once nothing
+   more can happen to the card, the rest of its records goes the way of 2;
 4. what follows is queued to run after commit: a disconnect request when a card ran
    out, the alert check and a renewal run for cards that crossed one of their
    thresholds.
