@@ -5,10 +5,11 @@ Run from the project root:
     .venv/bin/python scripts/fault_trials.py [--trials 50] [--seed N] [--db-restarts 1]
         [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 
-A database ``simdesk_scale_<random>`` is created on that server for the run and dropped
-after it. Each trial prints what was killed when; the last line is
-``RESULT trials=… killed_web=… killed_worker=… killed_radius=… lost=… duplicates=…
-ledger_violations=…``. Then ``--db-restarts`` times: a private PostgreSQL server
+A database of its own is created on that server for the run and dropped after it,
+named after the one ``--database-url`` names (``…/simdesk_ci``: ``simdesk_ci_<random>``;
+``…/postgres``: ``simdesk_faults_<random>``). Each trial prints what was killed when;
+the last line is ``RESULT trials=… killed_web=… killed_worker=… killed_radius=… lost=…
+duplicates=… ledger_violations=…``. Then ``--db-restarts`` times: a private PostgreSQL server
 (initdb into a temporary directory, its own port) restarted in the middle of a trial's
 load, with web, worker, clock and RADIUS left to recover by themselves (``RESTART …``
 lines). Exit status 1 when anything was lost or doubled. The trials are
@@ -32,7 +33,8 @@ from tests.faults.trials import (  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")

@@ -223,19 +223,24 @@ def report() -> dict:
     from django.db.models import Sum
 
     from simdesk.cards.ledger_check import ledger_violations
-    from simdesk.cards.models import Card, CardEvent, CardState, LedgerEntry, LedgerKind
+    from simdesk.cards.models import Card, CardEvent, CardState, LedgerKind
     from simdesk.orders.models import Order, RefundRequest, RefundRequestStatus
     from simdesk.payments.gateways.sandbox.models import SandboxCharge, SandboxChargeStatus
     from simdesk.payments.models import Payment, PaymentStatus, Refund
     from simdesk.renewals.models import AttemptStatus, RenewalAttempt
+    from simdesk.usage.ledger_check import usage_violations
+    from simdesk.usage.models import RatingCursor, Record
 
     card = Card.objects.get(label="race")
-    prefix = f"usage:{SOURCE}:u"
-    usage = defaultdict(int)
-    for reference, amount in (LedgerEntry.objects.filter(reference__startswith=prefix)
-                              .values_list("reference", "bytes")):
-        usage[int(reference.removeprefix(prefix))] += -amount
-    wrong_usage = {n: total for n, total in usage.items() if total != record_bytes(n)}
+    # Each record is kept once (its row is its claim); it has been applied to the card
+    # when its id is up to the rating cursor.
+    through = RatingCursor.objects.get(pk=1).through
+    kept = Record.objects.filter(source__name=SOURCE, card=card)
+    rated = dict(kept.filter(pk__lte=through).values_list("record_id", "bytes"))
+    wrong_usage = {record_id: amount for record_id, amount in rated.items()
+                   if amount != record_bytes(int(record_id.removeprefix("u")))}
+    # What the card was debited, all periods and overage, against the records rated.
+    debited = sum(card.periods.values_list("used_bytes", flat=True)) + card.overage_bytes
 
     # A period refunded must take no usage after its refund row, and a period refunded in
     # full without review must have had no usage at all.
@@ -293,8 +298,11 @@ def report() -> dict:
         o.public_id for o in Order.objects.filter(paid_at__isnull=False)
         if o.period_id is None]
     return {
-        "violations": [str(v) for v in ledger_violations()],
-        "records_applied": sorted(usage), "wrong_usage": wrong_usage,
+        "violations": [str(v) for v in (*ledger_violations(), *usage_violations())],
+        "records_applied": sorted(int(r.removeprefix("u")) for r in rated),
+        "wrong_usage": wrong_usage,
+        "records_waiting": kept.filter(pk__gt=through).count(),
+        "rated_bytes": sum(rated.values()), "debited_bytes": debited,
         "late_debits": late_debits, "full_refund_but_used": full_but_used,
         "refunds": len(refunds), "refund_keys_repeated": len(refunds) - len(
             {key for _p, _a, key in refunds}),

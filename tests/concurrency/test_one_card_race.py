@@ -18,7 +18,8 @@ import sys
 
 import pytest
 
-from tests.scale.harness import ROOT, base_env, parse_report, postgres_database, postgres_url
+from tests.faults.trials import own_database
+from tests.scale.harness import ROOT, base_env, parse_report, postgres_url
 
 from .race import record_bytes
 
@@ -35,7 +36,7 @@ def _race(*args, env):
 
 @pytest.fixture
 def race_env(tmp_path):
-    with postgres_database(postgres_url()) as url:
+    with own_database(postgres_url()) as url:
         env = base_env(tmp_path, database_url=url, task_backend="database")
         # Renew as often as the card runs dry; the sandbox's webhooks reach the app
         # in-process (through the whole request path), none leaves the machine.
@@ -80,14 +81,18 @@ def test_it_keeps_one_card_exact_while_usage_renewal_refund_and_pause_race(race_
     for kind in ("usage", "pause", "unpause", "renew:succeeded", "advance", "buy:fulfilled"):
         assert counts.get(kind, 0) > 0, (kind, summary)
     assert report["refunds"] > 0, summary
-    # and the ledger holds: credits − debits = remaining for every period
+    # and the ledger holds: credits − debits = remaining for every period, and every
+    # card's usage rows carry what its rated records do
     assert report["violations"] == [], summary
-    # and each distinct record sent counted once, with exactly its bytes
+    # and each distinct record sent was kept once, with exactly its bytes, and rated
     sent = set().union(*(run["sent"] for run in runs))
     assert set(report["records_applied"]) == sent
+    assert report["records_waiting"] == 0, summary
     assert sum(run["applied"] for run in runs) == len(sent)
     assert report["wrong_usage"] == {}, summary
-    assert sum(record_bytes(n) for n in sent) > 0
+    # and the card was debited exactly what those records carry, once
+    assert report["debited_bytes"] == report["rated_bytes"] \
+        == sum(record_bytes(n) for n in sent) > 0, summary
     # and no period was both refunded and debited beyond it, nor refunded in full used
     assert report["late_debits"] == [] and report["full_refund_but_used"] == [], summary
     assert report["refund_keys_repeated"] == 0 and report["over_refunded"] == [], summary

@@ -28,6 +28,7 @@ from tests.scale.scenario import setup_django
 NAS_SECRET = "simdesk-fault-nas-secret"
 PLAN = "fault-5gb-30d"
 BIG_PLAN = "fault-1tb-30d"
+API_SOURCE = "faults"  # the usage source the API clients name
 SWEEPS = ("simdesk.payments.tasks.sandbox_webhook_deliveries_sweep",
           "simdesk.payments.tasks.webhook_events_retry_sweep",
           "simdesk.payments.tasks.payments_reconcile_sweep",
@@ -138,15 +139,16 @@ def recover() -> None:
 def check(*, expected: dict, upto_trial: int | None, from_trial: int = 0) -> dict:
     """What the database holds against what the load was answered.
 
-    ``lost``: a paid order without its period, a renewal not done, usage answered but
-    not rated; ``duplicates``: a reference paid or charged twice, an order or renewal
-    with two periods, usage rated more than sent; ``pending``: work not settled yet."""
+    ``lost``: a paid order without its period, a renewal not done, rated usage missing
+    from its card's balance; ``duplicates``: a reference paid or charged twice, an order
+    or renewal with two periods, usage kept or debited more than sent; ``pending``: work
+    not settled yet (usage answered but not kept, or kept but not rated)."""
     from simdesk.cards.models import Card, Period
     from simdesk.orders.models import Order
     from simdesk.payments.gateways.sandbox.models import SandboxCharge, SandboxChargeStatus
     from simdesk.payments.models import Payment, PaymentStatus
     from simdesk.renewals.models import RenewalAttempt
-    from simdesk.usage.models import RatedRecord
+    from simdesk.usage.models import RatingCursor
 
     trials = range(from_trial,
                    len(expected["trials"]) if upto_trial is None else upto_trial + 1)
@@ -156,6 +158,7 @@ def check(*, expected: dict, upto_trial: int | None, from_trial: int = 0) -> dic
                       .values_list("description", flat=True))
     out = {"lost": [], "duplicates": [], "pending": [], "orders_fulfilled": 0,
            "renewed": 0, "usage_bytes": 0}
+    through = RatingCursor.objects.get(pk=1).through
     out["duplicates"] += [f"paid twice {r}" for r, n in paid.items() if n > 1]
     out["duplicates"] += [f"charged twice {r}" for r, n in charged.items() if n > 1]
     out["lost"] += [f"charged without a payment {r}" for r in charged if r not in paid]
@@ -190,18 +193,40 @@ def check(*, expected: dict, upto_trial: int | None, from_trial: int = 0) -> dic
                                 .values_list("status", flat=True))
                 out["pending"].append(f"renewal of {card.iccid} {statuses}")
         for sent in expected["trials"][t]["usage"]:
-            card = Card.objects.get(iccid=sent["iccid"])
-            records = RatedRecord.objects.filter(card=card)
-            rated = int(sum(records.values_list("bytes", flat=True)))
-            api_records = records.filter(reference__startswith="usage:faults:").count()
-            want = sent.get("bytes", 0)
-            out["usage_bytes"] += rated
-            if rated > want or api_records > sent.get("api_records", 0):
-                out["duplicates"].append(f"usage of {card.iccid}: {rated} rated, {want} sent, "
-                                         f"{api_records} API records")
-            elif rated < want or api_records < sent.get("api_records", 0):
-                out["pending"].append(f"usage of {card.iccid}: {rated} rated, {want} sent")
+            _check_usage(sent, through, out)
     return out
+
+
+def _check_usage(sent: dict, through: int, out: dict) -> None:
+    """One usage card: the records kept for it against what its clients were answered
+    for (bytes over the API and RADIUS, records over the API), the records rated (up
+    to the rating cursor) against what was kept, and its balance against them."""
+    from django.db.models import Count, Q, Sum
+
+    from simdesk.cards.models import Card
+    from simdesk.usage.models import Record, Source
+
+    card = Card.objects.get(iccid=sent["iccid"])
+    api = Source.objects.filter(name=API_SOURCE).values_list("pk", flat=True).first()
+    kept = Record.objects.filter(card=card).aggregate(
+        kept=Sum("bytes", default=0), api=Count("id", filter=Q(source_id=api)),
+        rated=Sum("bytes", filter=Q(pk__lte=through), default=0),
+        waiting=Count("id", filter=Q(pk__gt=through)))
+    debited = sum(card.periods.values_list("used_bytes", flat=True)) + card.overage_bytes
+    want, want_api = sent.get("bytes", 0), sent.get("api_records", 0)
+    out["usage_bytes"] += kept["rated"]
+    label = f"usage of {card.iccid}"
+    if kept["kept"] > want or kept["api"] > want_api:
+        out["duplicates"].append(f"{label}: {kept['kept']} bytes kept, {want} sent, "
+                                 f"{kept['api']} API records kept, {want_api} sent")
+    elif kept["kept"] < want or kept["api"] < want_api:
+        out["pending"].append(f"{label}: {kept['kept']} bytes kept, {want} sent")
+    elif kept["waiting"]:
+        out["pending"].append(f"{label}: {kept['waiting']} records kept but not rated")
+    if debited > kept["rated"]:
+        out["duplicates"].append(f"{label}: {debited} bytes debited, {kept['rated']} rated")
+    elif debited < kept["rated"]:
+        out["lost"].append(f"{label}: {debited} bytes debited, {kept['rated']} rated")
 
 
 def main(argv: list[str]) -> None:
@@ -236,6 +261,7 @@ def main(argv: list[str]) -> None:
         from django.db import close_old_connections
 
         from simdesk.cards.ledger_check import ledger_violations
+        from simdesk.usage.ledger_check import usage_violations
 
         deadline = time.monotonic() + args.wait
         swept = 0.0
@@ -249,7 +275,8 @@ def main(argv: list[str]) -> None:
             if not report["pending"] or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        report["ledger_violations"] = [str(v) for v in ledger_violations()]
+        report["ledger_violations"] = [str(v) for v in (*ledger_violations(),
+                                                        *usage_violations())]
         print("REPORT " + json.dumps(report))
 
 

@@ -19,6 +19,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -30,17 +31,39 @@ import time
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from tests.scale.harness import ROOT, base_env, postgres_database, simdesk
+from tests.scale.harness import ROOT, base_env, simdesk
 
-from .scenario import NAS_SECRET, PLAN
+from .scenario import API_SOURCE, NAS_SECRET, PLAN
 
 RADCLIENT = shutil.which("radclient")
 TEST_CARD = "4242424242424242"
 LOAD_DEADLINE = 90.0  # seconds a client keeps trying one call
 RETRY_STATUSES = {500, 502, 503, 504}
+
+
+@contextmanager
+def own_database(server_url: str):
+    """A new, empty PostgreSQL database on the server ``server_url`` names; yields its URL
+    and drops it afterwards. It is named after the database ``server_url`` names
+    (``…/simdesk_ci`` gives ``simdesk_ci_<random>``), so that runs sharing a server each
+    keep to names of their own; after ``simdesk_faults`` when that is ``postgres``."""
+    import psycopg
+
+    parts = urlsplit(server_url)
+    base = parts.path.strip("/")
+    name = f"{base if base and base != 'postgres' else 'simdesk_faults'}_{secrets.token_hex(4)}"
+    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port(kind=socket.SOCK_STREAM) -> int:
@@ -219,7 +242,7 @@ def usage_over_api(stack: Stack, operator_key: str, card: dict, trial: int, k: i
                           "started_at": (ended - timedelta(minutes=5)).isoformat(),
                           "ended_at": ended.isoformat()})
         response = _call(outcomes, requests.post, stack.url + "/api/v1/usage",
-                         json={"source": "faults", "records": items},
+                         json={"source": API_SOURCE, "records": items},
                          headers={"Authorization": f"Bearer {operator_key}"})
         assert response.status_code == 200, response.text
         answer = response.json()
@@ -311,7 +334,7 @@ def fault_trials(*, trials: int, seed: int, database_url: str, work: Path,
     return the totals (``killed``, ``lost``, ``duplicates``, ``ledger_violations``)."""
     rng = random.Random(seed)
     say(f"fault trials: {trials}, seed {seed}")
-    with postgres_database(database_url) as url:
+    with own_database(database_url) as url:
         env = base_env(work, database_url=url, task_backend="database")
         simdesk("migrate", "--no-input", "-v0", env=env)
         setup = parse(scenario("setup", "--trials", str(trials), "--orders", str(orders),
@@ -445,7 +468,7 @@ def database_restart_trial(*, seed: int, work: Path, say=print) -> dict:
     rng = random.Random(seed)
     work.mkdir(parents=True, exist_ok=True)
     with private_postgres() as (admin_url, restart, _log), \
-            postgres_database(admin_url) as url:
+            own_database(admin_url) as url:
         env = {**base_env(work, database_url=url, task_backend="database"),
                "CLOCK_TICK_SECONDS": "1"}
         simdesk("migrate", "--no-input", "-v0", env=env)
