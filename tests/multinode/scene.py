@@ -55,8 +55,10 @@ def setup() -> dict:
 def report() -> dict:
     from collections import Counter
 
+    from django.db.models import Sum
+
     from simdesk.cards.ledger_check import ledger_violations
-    from simdesk.cards.models import Card, LedgerEntry
+    from simdesk.cards.models import Card
     from simdesk.core.models import ClockSlot
     from simdesk.orders.models import Order, RefundRequest
     from simdesk.payments.gateways.sandbox.models import (
@@ -71,11 +73,15 @@ def report() -> dict:
         SavedPaymentMethod,
     )
     from simdesk.renewals.models import RenewalAttempt
+    from simdesk.usage.ledger_check import usage_violations
+    from simdesk.usage.models import RatingCursor, Record
 
     card = Card.objects.get(label="multinode")
+    through = RatingCursor.objects.get(pk=1).through
+    usage = Record.objects.filter(source__name="mediation", card=card)
     paid = Order.objects.filter(paid_at__isnull=False)
     return {
-        "violations": [str(v) for v in ledger_violations()],
+        "violations": [str(v) for v in (*ledger_violations(), *usage_violations())],
         "card_state": card.state, "paused": card.paused_at is not None,
         "periods": sorted(card.periods.values_list("state", flat=True)),
         "queued_period": str(card.periods.filter(state="queued")
@@ -99,10 +105,14 @@ def report() -> dict:
                                                                             flat=True))),
         "refund_requests": dict(Counter(RefundRequest.objects.values_list("status",
                                                                           flat=True))),
-        "usage_rows": LedgerEntry.objects.filter(reference__startswith="usage:mediation:",
-                                                 seq=0).count(),
-        "usage_bytes": -sum(LedgerEntry.objects.filter(reference__startswith="usage:mediation:")
-                            .values_list("bytes", flat=True)),
+        # Usage: each record kept once (its row is its claim), rated when its id is up to
+        # the rating cursor; and what the card was debited for it, in all.
+        "usage_records": usage.count(),
+        "usage_records_rated": usage.filter(pk__lte=through).count(),
+        "usage_bytes_rated": usage.filter(pk__lte=through).aggregate(
+            total=Sum("bytes", default=0))["total"],
+        "usage_bytes_debited": sum(card.periods.values_list("used_bytes", flat=True))
+        + card.overage_bytes,
         "saved_method": str(SavedPaymentMethod.objects.values_list("public_id", flat=True)
                              .first() or ""),
         "clock_slots": {name: at.isoformat() if at else None for name, at in

@@ -13,7 +13,8 @@ once per interval.
 
 Needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); skipped otherwise. The database
 is a private one, created and dropped here; Redis a private ``redis-server`` on a free
-port when the binary is there, else a database number of its own on REDIS_URL's server.
+port when the binary is there, else the database REDIS_URL names (emptied first: give the
+test a database number of its own).
 """
 
 import os
@@ -25,15 +26,15 @@ import time
 import uuid
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.faults.trials import own_database
 from tests.scale.harness import (
     assert_ledger_consistent,
     base_env,
     parse_report,
-    postgres_database,
     postgres_url,
     run,
     simdesk,
@@ -43,8 +44,6 @@ from tests.scale.harness import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-# Used only when no redis-server binary can give a private server: emptied first.
-FALLBACK_REDIS_DB = 12
 CLOCK_TICK = "1"
 
 
@@ -73,8 +72,8 @@ def private_redis(tmp_path):
 
     binary = shutil.which("redis-server")
     if binary is None:
-        parts = urlsplit(os.environ["REDIS_URL"])
-        url = urlunsplit((parts.scheme, parts.netloc, f"/{FALLBACK_REDIS_DB}", "", ""))
+        # The database REDIS_URL names, emptied first: give the test one of its own.
+        url = os.environ["REDIS_URL"]
         redis.Redis.from_url(url).flushdb()
         yield url
         return
@@ -140,7 +139,7 @@ def cluster(tmp_path):
     """Two web nodes, two workers and a clock (started later, by the test) on a private
     PostgreSQL database and a private Redis; yields what the test needs."""
     with ExitStack() as stack:
-        database = stack.enter_context(postgres_database(postgres_url()))
+        database = stack.enter_context(own_database(postgres_url()))
         redis_url = stack.enter_context(private_redis(tmp_path))
         env = base_env(tmp_path, database_url=database, task_backend="rq", redis_url=redis_url)
         env.update(SECRET_KEY=f"multinode-{uuid.uuid4().hex}-{uuid.uuid4().hex}",
@@ -282,10 +281,13 @@ def test_a_customer_journey_runs_through_two_web_nodes_two_workers_and_a_clock(c
     assert report["webhook_events"].get("failed") is None, summary
     assert report["refund_requests"] == {"refunded": 1}, summary
     assert report["paused"] and report["card_state"] == "paused", summary
-    # and each usage record counted once
-    assert report["usage_rows"] == 15
-    assert report["usage_bytes"] == sum(1_000_000 * n + 2_000_000 for n in range(15))
-    # and the ledger is consistent
+    # and each usage record was kept once and rated, and the card debited its bytes once
+    assert report["usage_records"] == report["usage_records_rated"] == 15, summary
+    assert report["usage_bytes_rated"] == report["usage_bytes_debited"] \
+        == sum(1_000_000 * n + 2_000_000 for n in range(15)), summary
+    # and the ledger is consistent (every period's balance, every rated record's usage
+    # rows)
+    assert report["violations"] == [], summary
     assert_ledger_consistent(env)
     # and no job ran twice: each RQ job id finished once, by one of the two workers
     finished = [job for name in ("worker-0.log", "worker-1.log")
