@@ -36,6 +36,12 @@ def nas(transactional_db):
 @pytest.fixture
 def radius_server(nas):
     """`simdesk radius` serving accounting and authorization on free ports."""
+    from django.urls import reverse
+
+    # Usage that crosses an alert threshold runs the alert check (tests: at once, before
+    # the answer goes out), whose links import every URL module the first time: seconds
+    # on a busy machine, longer than radclient waits. Import them now.
+    reverse("portal:plans")
     server = RadiusServer(host="127.0.0.1", acct_port=0, auth_port=0, batch_wait=0.001,
                           nas_refresh=0.2)
     stop = threading.Event()

@@ -2,6 +2,7 @@
 session's cumulative counters, counted once, answered only once stored."""
 
 import socket
+import threading
 import time
 
 import pytest
@@ -10,7 +11,7 @@ from pyrad import packet
 from simdesk.cards.models import LedgerEntry, NetworkAction, NetworkActionKind
 from simdesk.cards.network.radius.client import radius_dictionary
 from simdesk.radius.models import RadiusSession
-from simdesk.usage.models import RatedRecord
+from simdesk.usage.models import RatingCursor, Record
 
 from .conftest import GB, MB, SECRET, acct, needs_radclient, radclient
 
@@ -21,6 +22,30 @@ def used(card) -> int:
     """Bytes debited from the card's periods plus overage, from the ledger."""
     return -sum(LedgerEntry.objects.filter(card=card, kind__in=("debit_usage", "overage"))
                 .values_list("bytes", flat=True))
+
+
+def elsewhere(read):
+    """What ``read()`` returns on a connection of its own: only committed data."""
+    from django.db import connections
+
+    found = []
+
+    def look():
+        try:
+            found.append(read())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join(timeout=10)
+    return found[0]
+
+
+def rated_records() -> int:
+    """Usage records stored and applied to their cards."""
+    cursor = RatingCursor.objects.filter(pk=1).first()
+    return Record.objects.filter(pk__lte=cursor.through if cursor else 0).count()
 
 
 def send(server, *packets, **options):
@@ -66,7 +91,50 @@ def test_a_retransmitted_request_is_answered_each_time_but_counted_once(radius_s
     assert send(radius_server, interim).answered == 1  # the same file sent again
 
     assert used(subscriber.card) == 5 * MB
-    assert RatedRecord.objects.count() == 1
+    assert Record.objects.count() == rated_records() == 1
+
+
+def test_an_answer_goes_out_only_once_its_usage_is_committed_and_rated(radius_server,
+                                                                        subscriber, monkeypatch):
+    real_send, seen = radius_server._send, []
+
+    def send_after_looking(sock, data, address):
+        seen.append(elsewhere(lambda: (used(subscriber.card), rated_records())))
+        real_send(sock, data, address)
+
+    monkeypatch.setattr(radius_server, "_send", send_after_looking)
+
+    assert send(radius_server, acct("Interim-Update", subscriber, up=MB, down=4 * MB)
+                ).answered == 1
+    assert seen == [(5 * MB, 1)]
+
+
+def test_usage_that_cannot_be_rated_is_not_answered_and_counts_once_when_sent_again(
+        radius_server, subscriber, monkeypatch):
+    """Storing, rating and the session's counters are one transaction: a rating that
+    fails leaves nothing behind, and the NAS's retransmission is counted in full."""
+    from django.db import OperationalError
+
+    from simdesk.usage import rating
+
+    real_run = rating._run
+
+    def failing_run(*args, **kwargs):
+        raise OperationalError("could not extend file: No space left on device")
+
+    monkeypatch.setattr(rating, "_run", failing_run)
+    interim = acct("Interim-Update", subscriber, up=MB, down=4 * MB)
+
+    assert send(radius_server, interim, timeout=0.5).answered == 0
+    assert used(subscriber.card) == 0
+    assert not Record.objects.exists()
+    assert not RadiusSession.objects.exists()
+
+    monkeypatch.setattr(rating, "_run", real_run)
+
+    assert send(radius_server, interim).answered == 1
+    assert used(subscriber.card) == 5 * MB
+    assert Record.objects.count() == rated_records() == 1
 
 
 def test_the_very_same_datagram_twice_gets_two_answers_and_one_count(radius_server,
@@ -169,7 +237,7 @@ def test_an_unknown_subscriber_is_answered_and_nothing_is_counted(radius_server,
     assert answer.answered == 1
     assert radius_server.stats.unknown_subscribers == 1
     assert not RadiusSession.objects.exists()
-    assert not RatedRecord.objects.exists()
+    assert not Record.objects.exists()
 
 
 @pytest.mark.parametrize("identity", ["Calling-Station-Id", "3GPP-IMSI"])
