@@ -271,25 +271,28 @@ def simdesk_run(plan, env: dict, workers: int, batch_size: int, in_flight: int,
 
 def simdesk_check(sessions: int, rounds: int, runs: int) -> str:
     """Exactly once: rated usage equals the final counters of every run (each run
-    restarts the sessions after their Stop), one rated record per increase."""
+    restarts the sessions after their Stop), one rated record per increase, and no
+    record left waiting for a rating run."""
     from django.db import connection
     from django.db.models import Sum
 
     from simdesk.cards.models import LedgerEntry, LedgerKind
     from simdesk.radius.models import RadiusSession
-    from simdesk.usage.models import RatedRecord
+    from simdesk.usage.models import RatingCursor, Record
 
     expected = runs * sessions * (rounds - 1) * (UP + DOWN)
     counters = RadiusSession.objects.aggregate(i=Sum("bytes_in"), o=Sum("bytes_out"))
     debited = -(LedgerEntry.objects.filter(kind=LedgerKind.DEBIT_USAGE)
                 .aggregate(b=Sum("bytes"))["b"] or 0)
-    records = RatedRecord.objects.count()
+    through = RatingCursor.objects.filter(pk=1).values_list("through", flat=True).first() or 0
+    records = Record.objects.filter(pk__lte=through).count()
+    waiting = Record.objects.filter(pk__gt=through).count()
     last_run = (counters["i"] or 0) + (counters["o"] or 0)  # a run's final counters
     connection.close()
     ok = (debited == expected and last_run * runs == expected
-          and records == runs * sessions * (rounds - 1))
+          and records == runs * sessions * (rounds - 1) and waiting == 0)
     return (f"usage expected={expected} rated={debited} last run's counters={last_run} "
-            f"records={records} exact={'yes' if ok else 'NO'}")
+            f"records={records} waiting={waiting} exact={'yes' if ok else 'NO'}")
 
 
 # --- FreeRADIUS ---------------------------------------------------------------------
