@@ -43,7 +43,8 @@ class UsageOut(Schema):
     source: str
     received: int
     applied: int = Field(description="Records rated now.")
-    duplicates: int = Field(description="Records rated before (or twice in this call).")
+    duplicates: int = Field(description="Records received before (or twice in this call); "
+                                        "each record counts once.")
     unknown_cards: int = Field(description="Records naming no card of ours.")
     rejected: int = Field(description="Records that are not valid.")
     errors: list[RecordErrorOut] = Field(description="Every record not rated, with why.")
