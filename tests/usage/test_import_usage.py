@@ -125,6 +125,25 @@ def test_it_lists_bad_rows_by_line_and_rates_the_others(card_with_1gb, now, tmp_
     assert waiting() == 0
 
 
+def test_a_file_that_breaks_off_keeps_the_records_before_the_break_rated(
+        card_with_1gb, now, tmp_path, capsys, monkeypatch):
+    card, period = card_with_1gb
+    command = importlib.import_module("simdesk.usage.management.commands.import-usage")
+    monkeypatch.setattr(command, "BATCH", 4)
+    at, start = (now + timedelta(hours=1)).isoformat(), now.isoformat()
+    rows = [f"r{n},{card.iccid},,{MB},{4 * MB},{start},{at}" for n in range(10)]
+    rows.append(f'"{"x" * 200_000}",{card.iccid},,1,1,{start},{at}')  # past csv's field limit
+    path = write_csv(tmp_path, card, now, rows=rows)
+
+    with pytest.raises(CommandError, match="10 records before it were read, 10 of them stored"):
+        call_command("import-usage", str(path))
+
+    period.refresh_from_db()
+    assert period.used_bytes == 50 * MB
+    assert Record.objects.count() == 10
+    assert waiting() == 0
+
+
 def test_a_file_without_the_needed_columns_is_refused(tmp_path, db):
     path = tmp_path / "usage.csv"
     path.write_text("id,bytes\n1,2\n")

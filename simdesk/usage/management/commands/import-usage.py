@@ -89,10 +89,14 @@ class Command(BaseCommand):
                         store(batch)
                         batch = []
             except (csv.Error, UnicodeDecodeError) as error:
-                rate(full_runs_only=False)  # what was stored before it
+                # The records before it count: stored and rated, as a complete file's.
+                if batch:
+                    store(batch)
+                rate(full_runs_only=False)
+                draw(summary.received, stored=summary.applied, rated=rated, last=True)
                 raise CommandError(f"{file}, line {reader.line_num}: {error} "
                                    f"({summary.received} records before it were read, "
-                                   f"{summary.applied} stored and rated).") from error
+                                   f"{summary.applied} of them stored and rated).") from error
             if batch:
                 store(batch)
         rate(full_runs_only=False)
