@@ -16,6 +16,8 @@ from the project root, against the database the environment names.
                                with the usage rows its transaction holds then (JSON).
                                Otherwise print ``RATED {…}``
     pending                    ``usage_rate_pending``, print ``RATED {…}``
+    sweep                      the clock's rating sweep (``usage_rate_pending_sweep``),
+                               run here, print ``RATED {…}``
     report                     what the database holds (``REPORT {…}``)
 
 Batch B holds records ``b<B>-<n>`` for each card, the same whoever sends them; the
@@ -168,7 +170,8 @@ def report() -> dict:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="rating_crash")
-    parser.add_argument("action", choices=["setup", "store", "rate", "pending", "report"])
+    parser.add_argument("action", choices=["setup", "store", "rate", "pending", "sweep",
+                                                   "report"])
     parser.add_argument("--batch", type=int, default=0)
     parser.add_argument("--pause-at", choices=["rating", "cursor-move"], default=None)
     args = parser.parse_args(argv)
@@ -193,6 +196,10 @@ def main(argv: list[str]) -> None:
                                                        now=utcnow()))))
     elif args.action == "pending":
         print("RATED " + json.dumps(_result(usage_rate_pending(now=utcnow()))))
+    elif args.action == "sweep":
+        from simdesk.usage.tasks import usage_rate_pending_sweep
+
+        print("RATED " + json.dumps({"applied": usage_rate_pending_sweep.call()}))
     else:
         print("REPORT " + json.dumps(report()))
 

@@ -34,7 +34,8 @@ SWEEPS = ("simdesk.payments.tasks.sandbox_webhook_deliveries_sweep",
           "simdesk.payments.tasks.payments_reconcile_sweep",
           "simdesk.orders.tasks.orders_fulfil_sweep",
           "simdesk.renewals.tasks.renewals_due_sweep",
-          "simdesk.renewals.tasks.renewal_retries_sweep")
+          "simdesk.renewals.tasks.renewal_retries_sweep",
+          "simdesk.usage.tasks.usage_rate_pending_sweep")
 
 
 def _iccid(kind: int, trial: int, k: int) -> str:
