@@ -1,5 +1,7 @@
 """Any interleaving of duplicated and reordered usage records, across batches and sources,
-leaves the same balances as applying each distinct record once, and the ledger holds.
+stored and rated in any split between ``usage_store``, ``usage_rate_pending`` and
+``usage_rate``, in rating runs of any size, leaves the same balances as applying each
+distinct record once, and the ledger holds.
 
 Record times lie within a few hours and every period lasts days (first-use periods a
 month), so no period ends between two records: then the order in which usage arrives
@@ -18,7 +20,9 @@ from simdesk.cards.models import Card
 from simdesk.cards.services import card_debit_usage, period_create
 from simdesk.catalog.models import Plan, PlanKind, Stacking, ValidityStart
 from simdesk.usage import rating
-from simdesk.usage.services import UsageRecord, usage_rate
+from simdesk.usage.ledger_check import usage_violations
+from simdesk.usage.models import RatingCursor, Record
+from simdesk.usage.services import UsageRecord, usage_rate, usage_rate_pending, usage_store
 from tests.cards.conftest import new_iccid
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -36,6 +40,10 @@ cards = st.lists(st.lists(st.sampled_from(sorted(PLANS)), max_size=3), min_size=
 # (source, card index, bytes, minutes after START); the record id is its position.
 distinct = st.lists(st.tuples(st.sampled_from("ab"), st.integers(0, 2), st.integers(0, 700),
                               st.integers(0, 240)), min_size=1, max_size=25)
+# How a batch goes in: stored and rated at once; stored only (rated by whoever rates
+# next, as after a crash between the two steps); stored, then full runs rated (a bulk
+# import between its batches); stored, then everything waiting rated.
+WAYS = ["rate", "store", "store+full-runs", "store+pending"]
 
 
 class RatingPropertyTests(TestCase):
@@ -86,7 +94,7 @@ class RatingPropertyTests(TestCase):
         deliveries = data.draw(st.permutations(list(range(len(records))) + extra))
         cuts = sorted(data.draw(st.sets(st.integers(1, max(len(deliveries) - 1, 1)),
                                         max_size=5)))
-        chunk = data.draw(st.sampled_from([3, 10_000]))
+        chunk = data.draw(st.sampled_from([1, 3, 10_000]))
 
         rated = self._cards(plan_lists, "rated")
 
@@ -99,22 +107,32 @@ class RatingPropertyTests(TestCase):
                                ended_at=at)
 
         applied = duplicates = 0
-        for start, end in zip([0, *cuts], [*cuts, len(deliveries)], strict=True):
-            batch = deliveries[start:end]
-            for source in data.draw(st.permutations(["a", "b"])):
-                mine = [record(i) for i in batch if records[i][0] == source]
-                if mine:
-                    old = rating.CHUNK
-                    rating.CHUNK = chunk
-                    try:
+        old = rating.CHUNK
+        rating.CHUNK = chunk
+        try:
+            for start, end in zip([0, *cuts], [*cuts, len(deliveries)], strict=True):
+                batch = deliveries[start:end]
+                for source in data.draw(st.permutations(["a", "b"])):
+                    mine = [record(i) for i in batch if records[i][0] == source]
+                    if not mine:
+                        continue
+                    way = data.draw(st.sampled_from(WAYS))
+                    if way == "rate":
                         result = usage_rate(mine, source=source, now=NOW)
-                    finally:
-                        rating.CHUNK = old
+                    else:
+                        result = usage_store(mine, source=source)
+                        if way != "store":
+                            usage_rate_pending(now=NOW, full_runs_only=way == "store+full-runs")
                     assert result.rejected == []
                     applied += result.applied
                     duplicates += result.duplicates
+            usage_rate_pending(now=NOW)  # what is left waiting
+        finally:
+            rating.CHUNK = old
         assert applied == len(records)
         assert duplicates == len(deliveries) - len(records)
+        assert Record.objects.count() == len(records)
+        assert RatingCursor.objects.get().through == Record.objects.latest("pk").pk
 
         once = self._cards(plan_lists, "once")
         for index in sorted(range(len(records)), key=lambda i: (records[i][3], i)):
@@ -125,3 +143,4 @@ class RatingPropertyTests(TestCase):
 
         assert self._balances(rated) == self._balances(once)
         assert list(ledger_violations()) == []
+        assert list(usage_violations()) == []
