@@ -576,6 +576,11 @@ def _apply_exact(rows: list[tuple], run: RatingRun, *, now: datetime, effects: _
                 debit = card_debit_usage(card=card, bytes=bytes_,
                                          reference=usage_reference(names[source_id], record_id),
                                          at=at, now=now)
+                if not debit.applied:
+                    # Its name was debited before by other means (card_debit_usage
+                    # called directly with it): check-ledger will show the card.
+                    logger.error("usage record %s was debited before under its ledger "
+                                 "reference; not debited again", debit.reference)
             done += plain
             debits += 1
             if (debit.ran_out and (debit.exhausted or debit.overage_bytes)

@@ -48,10 +48,14 @@ class UsageRecord:
 
 @dataclass
 class RatingResult:
-    """What a batch did. ``applied`` counts records rated now, ``duplicates`` records
-    rated before (or twice in the batch), ``rejected`` the (record id, reason) of records
-    that could not be rated; ``exhausted_card_ids`` the cards that ran out of data in
-    this batch or were already out and still sent usage (their usage is overage)."""
+    """What storing or rating did. Storing: ``applied`` counts records stored now,
+    ``duplicates`` records stored before (or twice in the batch), ``rejected`` the
+    (record id, reason) of records that cannot be rated. Rating: ``applied`` counts
+    records rated, ``exhausted_card_ids`` the cards that ran out of data in the runs
+    or were already out and still sent usage (their usage is overage); for
+    ``usage_rate`` these are the cards of the runs it made, which may hold other
+    callers' records (and a caller whose records another caller's run rated made
+    none)."""
 
     applied: int = 0
     duplicates: int = 0
@@ -97,6 +101,11 @@ def usage_source_clean(source: str) -> str:
         raise ServiceError(_("Usage needs a source (who measured it)."), code="source_missing")
     if "\x00" in source:
         raise ServiceError(_("The usage source holds a NUL character."), code="invalid_source")
+    if ":" in source:
+        # A record is named usage:<source>:<record id> in the ledger; a colon in the
+        # source would let two records of two sources share one name.
+        raise ServiceError(_("The usage source cannot hold a colon (:)."),
+                           code="invalid_source")
     if len(source) > MAX_SOURCE_LENGTH:
         raise ServiceError(_("The usage source is longer than %(max)d characters.")
                            % {"max": MAX_SOURCE_LENGTH}, code="source_too_long")

@@ -175,3 +175,16 @@ def test_a_body_without_records_is_a_400_naming_the_field(operator, at_now):
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "records"
+
+
+def test_a_source_with_a_colon_is_refused_so_two_sources_never_share_a_record_name(
+        operator, sim, at_now):
+    # "a:b" with record "c" and "a" with record "b:c" would both be usage:a:b:c.
+    client, _key = operator("usage:write")
+    response = post(client, [record("c", 1, at=at_now, iccid=sim.iccid)], source="a:b")
+
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["code"] == "invalid_source"
+    assert "colon" in problem["detail"]
+    assert not Record.objects.exists()
