@@ -203,3 +203,17 @@ def test_daily_usage_in_a_quarter_hour_time_zone_falls_either_side_of_local_midn
     # In UTC it is all one day.
     assert card_usage_by_day(card=card, now=now, tz=UTC, days=1) == [
         (date(2026, 6, 1), 150 * MB)]
+
+
+@pytest.mark.xfail(strict=True, reason="usage_rate rates only when its own call stored a "
+                   "record: a retry of a batch stored but never rated is all duplicates and "
+                   "waits for the rating sweep, though usage_rate says its records are "
+                   "applied when it returns")
+def test_a_batch_sent_again_after_it_was_stored_but_never_rated_is_applied_by_the_retry(
+        card_with_500mb, now):
+    card, period = card_with_500mb
+    usage_store([rec("a", card, 100, now)], source="gw1")  # the first caller stopped here
+    result = usage_rate([rec("a", card, 100, now)], source="gw1", now=now)
+
+    assert (result.applied, result.duplicates) == (0, 1)
+    assert balance(period) == (400 * MB, 100 * MB)
