@@ -43,6 +43,11 @@ def outcome(card):
             dict(sums))
 
 
+def rated_run() -> int:
+    """The latest rating run."""
+    return RatingRun.objects.latest("pk").pk
+
+
 def debit_one_by_one(card, records, *, source, now):
     """The reference: each record applied on its own by ``card_debit_usage``, in the
     order of its time, then its record id."""
@@ -206,10 +211,6 @@ def test_a_period_used_up_and_its_successor_started_on_the_way_agree_with_card_d
     assert periods[1][3] == now + timedelta(minutes=4)  # started when the first ran out
     assert outcomes[1][1] == 30 * MB  # the overage
     assert consistent()
-
-
-def rated_run() -> int:
-    return RatingRun.objects.latest("pk").pk
 
 
 def test_the_common_case_costs_the_same_queries_however_many_records_and_cards(
