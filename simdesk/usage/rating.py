@@ -180,7 +180,8 @@ def _checked(records, result: RatingResult) -> list[tuple[str, int, int, int]]:
 
 def store(records, *, source: str) -> tuple[RatingResult, int]:
     """Store the records not seen before; returns what happened to them (``applied``:
-    stored now) and the id of the last record stored (0 when none was)."""
+    stored now) and the id of the last record stored so far, which none of the batch's
+    stored records comes after (0 when the batch had no record to store)."""
     result = RatingResult()
     rows = _checked(records, result)
     if not rows:
@@ -192,10 +193,10 @@ def store(records, *, source: str) -> tuple[RatingResult, int]:
         stored = _insert(cursor, rows, source_id) if rows else 0
         result.applied = stored
         result.duplicates += len(rows) - stored
-        last = 0
-        if stored:
-            cursor.execute(f"SELECT MAX(id) FROM {Record._meta.db_table}")  # noqa: S608
-            last = cursor.fetchone()[0]
+        # The last record stored so far: this batch's records, new or sent before (by
+        # a caller that may have stopped before rating them), are all at or before it.
+        cursor.execute(f"SELECT MAX(id) FROM {Record._meta.db_table}")  # noqa: S608
+        last = cursor.fetchone()[0] or 0
     return result, last
 
 

@@ -151,7 +151,9 @@ def usage_rate(records: Sequence[UsageRecord], *, source: str, now: datetime) ->
 
     Returns what ``usage_store`` did, with ``exhausted_card_ids`` from the rating.
     Concurrent callers share rating runs: one whose records a run of another caller
-    applied returns without a run of its own.
+    applied returns without a run of its own. A batch sent again (all duplicates)
+    still rates what waits up to its records, so a retry after a caller stopped
+    between storing and rating finds them applied when it returns.
     """
     from .rating import rate_pending, store
 

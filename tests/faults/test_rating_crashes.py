@@ -157,10 +157,6 @@ def test_records_of_a_caller_killed_between_storing_and_rating_go_with_the_next_
     _assert_applied_once(_report(env), [0, 1])
 
 
-@pytest.mark.xfail(strict=True, reason="usage_rate rates only when its own call kept a "
-                   "record: a batch sent again after its first caller was killed before "
-                   "the rating is all duplicates and waits for the rating sweep, though "
-                   "usage_rate says its records are applied when it returns")
 def test_a_batch_sent_again_after_its_caller_was_killed_before_rating_is_applied_by_the_retry(
         crash_env):
     env, _cards = crash_env
