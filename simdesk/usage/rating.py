@@ -579,7 +579,7 @@ def _apply_exact(rows: list[tuple], run: RatingRun, *, now: datetime, effects: _
                                          at=at, now=now)
                 if not debit.applied:
                     # Its name was debited before by other means (card_debit_usage
-                    # called directly with it): check-ledger will show the card.
+                    # called directly with it; simdesk itself never does).
                     logger.error("usage record %s was debited before under its ledger "
                                  "reference; not debited again", debit.reference)
             done += plain
