@@ -28,7 +28,7 @@ from simdesk.notifications.models import (
     NotificationPreferences,
 )
 
-from .models import AlertKind, AlertSent, RatingRun, Record, Source
+from .models import AlertKind, AlertSent, RatingRun, Record
 
 # A period used up moves to "exhausted" (possibly before any alert check ran): it
 # still gets its 100 % alert for this long after it closed.
@@ -160,22 +160,16 @@ def usage_references_explained(*, card_id: int,
     many rows: the sources, the runs, and one count of the card's records per run
     (within ``RUN_RECORDS_BUDGET``; runs past it have ``records`` None).
 
-    A source name may hold colons: ``usage:a:b:c`` is read with the shortest known
-    source (``a`` if there is one, else ``a:b``), and with the text up to the first
-    colon when no source of that name is stored (usage debited by other means)."""
+    A source name holds no colon (``usage_source_clean``), so ``usage:a:b:c`` is record
+    ``b:c`` of source ``a``."""
     references = set(references)
     runs = {ref: run for ref in references if (run := _rating_run_of(ref)) is not None}
     explained = {ref: UsageReference(run_id=run, records=count)
                  for ref, run, count in _with_counts(card_id, runs)}
-    records = {ref.removeprefix("usage:") for ref in references
-               if ref.startswith("usage:") and ":" in ref.removeprefix("usage:")}
-    candidates = {rest[:i] for rest in records for i, c in enumerate(rest) if c == ":"}
-    known = set(Source.objects.filter(name__in=candidates).values_list("name", flat=True)
-                ) if candidates else set()
-    for rest in records:
-        cuts = [i for i, c in enumerate(rest) if c == ":"]
-        cut = next((i for i in cuts if rest[:i] in known), cuts[0])
-        explained[f"usage:{rest}"] = UsageReference(source=rest[:cut], record_id=rest[cut + 1:])
+    for ref in references:
+        source, colon, record_id = ref.removeprefix("usage:").partition(":")
+        if ref.startswith("usage:") and colon and source and record_id:
+            explained[ref] = UsageReference(source=source, record_id=record_id)
     return explained
 
 

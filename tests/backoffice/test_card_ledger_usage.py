@@ -30,13 +30,13 @@ def rec(record_id, card, mb, at):
 def used_card(make_card, make_plan, alice, now):
     """alice's 500 MB card: run 1 rated one plain record (50 MB); run 2 rated a and b
     (100 MB each, one debit) and c (300 MB, which used the period up: a row of its own),
-    all three from the source "acme:eu"."""
+    all three from the source "acme-eu"; c's record id holds a colon."""
     card = make_card(owner=alice)
     period_create(card=card, plan=make_plan(data_bytes=500 * MB), source="o1", now=now)
     at = now + timedelta(minutes=1)
     usage_rate([rec("x", card, 50, at)], source="radius", now=at)
-    usage_rate([rec("a", card, 100, at), rec("b", card, 100, at), rec("c", card, 300, at)],
-               source="acme:eu", now=at)
+    usage_rate([rec("a", card, 100, at), rec("b", card, 100, at), rec("c:1", card, 300, at)],
+               source="acme-eu", now=at)
     first, second = RatingRun.objects.order_by("pk")
     return card, first, second
 
@@ -60,15 +60,15 @@ def test_it_names_the_rating_run_and_counts_the_cards_records_in_it(client, agen
     assert f"{rating_reference(second.pk, card.pk)}:0" in html
 
 
-def test_it_names_a_record_and_its_source_even_with_a_colon_in_the_source(
+def test_it_names_a_record_and_its_source_even_with_a_colon_in_the_record_id(
         client, agent, used_card):
     card, _first, _second = used_card
     sign_in_staff(client, agent)
 
     html = card_page(client, card)
 
-    assert "Usage record c from acme:eu" in html
-    assert "usage:acme:eu:c" in html
+    assert "Usage record c:1 from acme-eu" in html
+    assert "usage:acme-eu:c:1" in html
 
 
 def test_it_counts_records_in_one_query_for_the_whole_page(client, agent, used_card, now):
@@ -120,9 +120,9 @@ def test_it_renders_in_simplified_chinese(client, agent, used_card):
     # each usage reference has its words before it (English until translators fill the
     # catalogue): the run's number, the record and its source
     run_words = label_of(html, rating_reference(first.pk, card.pk))
-    record_words = label_of(html, "usage:acme:eu:c")
+    record_words = label_of(html, "usage:acme-eu:c:1")
     assert str(first.pk) in run_words and "rating:" not in run_words
-    assert "acme:eu" in record_words and "usage:" not in record_words
+    assert "acme-eu" in record_words and "usage:" not in record_words
 
 
 def label_of(html: str, reference: str) -> str:
