@@ -10,33 +10,15 @@ from django.db.models import Sum
 from config.schedule import SCHEDULE
 from simdesk.cards.ledger_check import ledger_violations
 from simdesk.cards.models import LedgerEntry
-from simdesk.cards.services import period_create
 from simdesk.core.sweeps import sweeps_run_due
 from simdesk.usage.ledger_check import usage_violations
-from simdesk.usage.models import RatingCursor, RatingRun, Record
-from simdesk.usage.services import UsageRecord, usage_store
+from simdesk.usage.models import RatingRun, Record
+from simdesk.usage.services import usage_store
 from simdesk.usage.tasks import usage_rate_pending_sweep
 
+from .conftest import MB, rated_through, rec
+
 pytestmark = pytest.mark.django_db
-
-MB = 1_000_000
-
-
-def rec(record_id, card, mb, at):
-    return UsageRecord(record_id=record_id, card_id=card.pk, bytes_up=0, bytes_down=mb * MB,
-                       started_at=at - timedelta(minutes=5), ended_at=at)
-
-
-@pytest.fixture
-def card_with_500mb(make_card, make_plan, alice, now):
-    """alice has a card with a 500 MB period active since ``now``."""
-    card = make_card(owner=alice)
-    period = period_create(card=card, plan=make_plan(data_bytes=500 * MB), source="o1", now=now)
-    return card, period
-
-
-def through() -> int:
-    return RatingCursor.objects.filter(pk=1).values_list("through", flat=True).first() or 0
 
 
 def test_the_clock_rates_waiting_records_every_minute():
@@ -52,7 +34,7 @@ def test_records_stored_but_not_rated_are_applied_by_the_sweep_once(card_with_50
     usage_store([rec("c", card, 25, at)], source="import")
     period.refresh_from_db()
     assert period.remaining_bytes == 500 * MB  # stored, nothing applied yet
-    assert through() < Record.objects.latest("pk").pk
+    assert rated_through() < Record.objects.latest("pk").pk
 
     with time_machine.travel(at + timedelta(minutes=1), tick=False):
         first = usage_rate_pending_sweep.enqueue()
@@ -61,7 +43,7 @@ def test_records_stored_but_not_rated_are_applied_by_the_sweep_once(card_with_50
     assert (first.return_value, second.return_value) == (3, 0)
     period.refresh_from_db()
     assert period.remaining_bytes == 325 * MB and period.used_bytes == 175 * MB
-    assert through() == Record.objects.latest("pk").pk
+    assert rated_through() == Record.objects.latest("pk").pk
     assert RatingRun.objects.count() == 1
     usage = LedgerEntry.objects.filter(card=card, reference__startswith="rating:")
     assert usage.aggregate(total=Sum("bytes"))["total"] == -175 * MB
