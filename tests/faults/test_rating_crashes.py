@@ -121,6 +121,20 @@ def _assert_applied_once(report: dict, batches) -> None:
     assert report["violations"] == []
 
 
+def _assert_cut_off_run_left_nothing_and_the_next_applies_it(env, cards) -> None:
+    """The records of a rating run cut off before its commit are kept and none applied;
+    the next run applies them once (one run in all)."""
+    report = _report(env)
+    assert report["records"] == RECORDS
+    _assert_nothing_applied(report)
+    rated = _rated(env, "pending")
+    assert rated["applied"] == RECORDS
+    assert rated["exhausted"] == [cards["runs_out"]]
+    report = _report(env)
+    _assert_applied_once(report, [0])
+    assert report["runs"] == 1
+
+
 def test_records_kept_by_a_process_killed_before_rating_are_applied_once_by_the_sweep(
         crash_env):
     env, _cards = crash_env
@@ -181,17 +195,8 @@ def test_a_run_killed_before_its_commit_leaves_nothing_and_the_next_run_applies_
                         "cursor-move")
     assert json.loads(paused)["usage_rows"] > 0
 
-    # Then its transaction went with it: the records are kept, none is applied
-    report = _report(env)
-    assert report["records"] == RECORDS
-    _assert_nothing_applied(report)
-
-    # When the next rating runs, it applies them once
-    rated = _rated(env, "pending")
-    assert rated["applied"] == RECORDS
-    assert rated["exhausted"] == [cards["runs_out"]]
-    _assert_applied_once(_report(env), [0])
-    assert _report(env)["runs"] == 1
+    # Then its transaction went with it, and the next run applies the records once
+    _assert_cut_off_run_left_nothing_and_the_next_applies_it(env, cards)
 
 
 @pytest.mark.skipif(postgres_url() is None, reason="needs PostgreSQL: set DATABASE_URL")
@@ -214,12 +219,5 @@ def test_a_run_cut_off_by_a_database_restart_leaves_nothing_and_the_next_run_app
             process.stdout.close()
             process.stderr.close()
 
-        # Then nothing of the run is left, the records are kept
-        report = _report(env)
-        assert report["records"] == RECORDS
-        _assert_nothing_applied(report)
-        # and the next run applies them once
-        rated = _rated(env, "pending")
-        assert rated["applied"] == RECORDS
-        assert rated["exhausted"] == [cards["runs_out"]]
-        _assert_applied_once(_report(env), [0])
+        # Then nothing of the run is left, and the next run applies the records once
+        _assert_cut_off_run_left_nothing_and_the_next_applies_it(env, cards)
