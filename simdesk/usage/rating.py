@@ -93,7 +93,6 @@ ASK_AGAIN_AFTER = timedelta(minutes=5)
 
 SLOTS = "usage_slots"
 FAST = "usage_fast"
-PENDING = "usage_pending"
 
 
 @dataclass
