@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from simdesk.core.admin import ReadOnlyAdmin
 
-from .models import AlertSent, RatingCursor, RatingRun, Record, Source
+from .models import AlertSent, RatingRun, Record, Source
+from .selectors import usage_rated_through
 
 
 @admin.register(AlertSent)
@@ -22,10 +23,6 @@ class AlertSentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-def _rated_through() -> int:
-    return RatingCursor.objects.filter(pk=1).values_list("through", flat=True).first() or 0
 
 
 @admin.register(Source)
@@ -46,9 +43,9 @@ class RatedFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(pk__lte=_rated_through())
+            return queryset.filter(pk__lte=usage_rated_through())
         if self.value() == "no":
-            return queryset.filter(pk__gt=_rated_through())
+            return queryset.filter(pk__gt=usage_rated_through())
         return queryset
 
 
@@ -72,7 +69,7 @@ class RecordAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         # One read of the cursor per page; every row is compared with it.
         return super().get_queryset(request).annotate(
-            is_rated=ExpressionWrapper(Q(pk__lte=_rated_through()),
+            is_rated=ExpressionWrapper(Q(pk__lte=usage_rated_through()),
                                        output_field=BooleanField()))
 
     def get_search_results(self, request, queryset, search_term):

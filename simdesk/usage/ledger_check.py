@@ -19,7 +19,15 @@ from django.db.models import Sum
 from simdesk.cards.ledger_check import Violation
 from simdesk.cards.models import Card, LedgerEntry, LedgerKind
 
-from .models import RatingCursor, RatingRun, Record, Source, rating_reference, usage_reference
+from .models import (
+    RATING_PREFIX,
+    USAGE_PREFIX,
+    RatingRun,
+    Record,
+    Source,
+    rating_reference_parts,
+)
+from .selectors import usage_rated_through
 
 USAGE_KINDS = (LedgerKind.DEBIT_USAGE, LedgerKind.OVERAGE)
 
@@ -27,21 +35,18 @@ USAGE_KINDS = (LedgerKind.DEBIT_USAGE, LedgerKind.OVERAGE)
 def usage_violations() -> Iterator[Violation]:
     """Every card whose rated records and usage rows disagree, and every rating row
     that no run wrote."""
-    through = RatingCursor.objects.filter(pk=1).values_list("through", flat=True).first() or 0
-    rated = dict(Record.objects.filter(pk__lte=through).values("card_id")
+    rated = dict(Record.objects.filter(pk__lte=usage_rated_through()).values("card_id")
                  .annotate(total=Sum("bytes")).values_list("card_id", "total"))
     debited: dict[int, int] = defaultdict(int)
     runs = set(RatingRun.objects.values_list("pk", flat=True))
     rows = (LedgerEntry.objects.filter(kind__in=USAGE_KINDS,
-                                       reference__startswith=rating_reference(0)[:7])
+                                       reference__startswith=RATING_PREFIX)
             .values_list("card_id", "reference", "bytes"))
     iccids = dict(Card.objects.values_list("pk", "iccid"))
     for card_id, reference, amount in rows.iterator(chunk_size=5000):
         debited[card_id] += -amount
-        # rating:<run>:<card>, or rating:<run>:<card>:<n> for the n-th of a card's
-        # debits of several records
-        run, _colon, rest = reference.removeprefix("rating:").partition(":")
-        if not run.isdigit() or int(run) not in runs or rest.partition(":")[0] != str(card_id):
+        parts = rating_reference_parts(reference)
+        if parts is None or parts[0] not in runs or parts[1] != card_id:
             yield Violation(iccids.get(card_id, f"#{card_id}"),
                             f"ledger row {reference} names no rating run of this card")
     for card_id, amount in _record_rows():
@@ -58,12 +63,11 @@ def _record_rows() -> Iterator[tuple[int, int]]:
     (``usage:<source>:<record id>``)."""
     ledger, record, source = (LedgerEntry._meta.db_table, Record._meta.db_table,
                               Source._meta.db_table)
-    prefix = usage_reference("", "")[:-1]  # "usage:"
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT l.card_id, -SUM(l.bytes)
             FROM {record} r JOIN {source} s ON s.id = r.source_id
             JOIN {ledger} l ON l.reference = %s || s.name || ':' || r.record_id
             WHERE l.kind IN (%s, %s)
-            GROUP BY l.card_id""", [prefix, *USAGE_KINDS])  # noqa: S608
+            GROUP BY l.card_id""", [USAGE_PREFIX, *USAGE_KINDS])  # noqa: S608
         yield from cursor.fetchall()

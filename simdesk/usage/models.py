@@ -130,15 +130,29 @@ class RatingRun(models.Model):
         return f"run {self.pk}: records {self.after + 1}–{self.through}"
 
 
+USAGE_PREFIX = "usage:"
+RATING_PREFIX = "rating:"
+
+
 def usage_reference(source: str, record_id: str) -> str:
     """The ledger reference of a usage record: ``usage:<source>:<record id>``."""
-    return f"usage:{source}:{record_id}"
+    return f"{USAGE_PREFIX}{source}:{record_id}"
 
 
 def rating_reference(run_id: int, card_id: int | str = "") -> str:
     """The ledger reference of what rating run ``run_id`` took from card ``card_id``
     (without a card: the part all of the run's references start with)."""
-    return f"rating:{run_id}:{card_id}"
+    return f"{RATING_PREFIX}{run_id}:{card_id}"
+
+
+def rating_reference_parts(reference: str) -> tuple[int, int] | None:
+    """(run id, card id) of ``rating:<run>:<card>`` or ``rating:<run>:<card>:<n>`` (the
+    n-th debit of several of the card's records); None for any other reference."""
+    parts = reference.split(":")
+    if (f"{parts[0]}:" == RATING_PREFIX and len(parts) in (3, 4)
+            and all(part.isascii() and part.isdigit() for part in parts[1:])):
+        return int(parts[1]), int(parts[2])
+    return None
 
 
 def to_microseconds(at: datetime) -> int:

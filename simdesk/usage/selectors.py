@@ -28,7 +28,15 @@ from simdesk.notifications.models import (
     NotificationPreferences,
 )
 
-from .models import AlertKind, AlertSent, RatingRun, Record
+from .models import (
+    USAGE_PREFIX,
+    AlertKind,
+    AlertSent,
+    RatingCursor,
+    RatingRun,
+    Record,
+    rating_reference_parts,
+)
 
 # A period used up moves to "exhausted" (possibly before any alert check ran): it
 # still gets its 100 % alert for this long after it closed.
@@ -145,30 +153,28 @@ class UsageReference:
     record_id: str = ""
 
 
-def _rating_run_of(reference: str) -> int | None:
-    parts = reference.split(":")
-    if (parts[0] == "rating" and len(parts) in (3, 4)
-            and all(part.isascii() and part.isdigit() for part in parts[1:])):
-        return int(parts[1])
-    return None
+def usage_rated_through() -> int:
+    """The id of the last usage record applied (every record up to it is; 0: none)."""
+    return RatingCursor.objects.filter(pk=1).values_list("through", flat=True).first() or 0
 
 
 def usage_references_explained(*, card_id: int,
                                references: Iterable[str]) -> dict[str, UsageReference]:
     """For each usage reference among ``references`` (the rows of ``card_id``'s ledger on
-    a page), what it names; other references are absent. At most three queries however
-    many rows: the sources, the runs, and one count of the card's records per run
-    (within ``RUN_RECORDS_BUDGET``; runs past it have ``records`` None).
+    a page), what it names; other references are absent. At most two queries however
+    many rows: the runs, and one count of the card's records per run (within
+    ``RUN_RECORDS_BUDGET``; runs past it have ``records`` None).
 
     A source name holds no colon (``usage_source_clean``), so ``usage:a:b:c`` is record
     ``b:c`` of source ``a``."""
     references = set(references)
-    runs = {ref: run for ref in references if (run := _rating_run_of(ref)) is not None}
+    runs = {ref: parts[0] for ref in references
+            if (parts := rating_reference_parts(ref)) is not None}
     explained = {ref: UsageReference(run_id=run, records=count)
                  for ref, run, count in _with_counts(card_id, runs)}
     for ref in references:
-        source, colon, record_id = ref.removeprefix("usage:").partition(":")
-        if ref.startswith("usage:") and colon and source and record_id:
+        source, colon, record_id = ref.removeprefix(USAGE_PREFIX).partition(":")
+        if ref.startswith(USAGE_PREFIX) and colon and source and record_id:
             explained[ref] = UsageReference(source=source, record_id=record_id)
     return explained
 

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand
 from simdesk.cards.ledger_check import ledger_violations
 from simdesk.cards.models import Card, LedgerEntry, Period
 from simdesk.usage.ledger_check import usage_violations
-from simdesk.usage.models import RatingCursor, Record
+from simdesk.usage.models import Record
+from simdesk.usage.selectors import usage_rated_through
 
 
 class Command(BaseCommand):
@@ -20,8 +21,7 @@ class Command(BaseCommand):
         summary = (f"{Card.objects.count()} cards, {Period.objects.count()} periods, "
                    f"{LedgerEntry.objects.count()} ledger rows, {Record.objects.count()} usage "
                    f"records checked")
-        waiting = Record.objects.filter(
-            pk__gt=RatingCursor.objects.filter(pk=1).values("through")[:1]).count()
+        waiting = Record.objects.filter(pk__gt=usage_rated_through()).count()
         if waiting:
             summary += f" ({waiting} records still waiting to be rated)"
         if violations:
