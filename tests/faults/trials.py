@@ -323,6 +323,15 @@ def run_load(stack: Stack, setup: dict, expected: dict, trial: int, rng: random.
     return threads
 
 
+def _recover_and_check(stack: Stack, expected_file: Path):
+    """The sweeps run 15 minutes later, then the trial's check and check-ledger:
+    (the check's report, check-ledger's completed process)."""
+    scenario("--shift-minutes", "15", "recover", env=stack.env)
+    final = parse(scenario("check", "--expected", str(expected_file), env=stack.env),
+                  "REPORT ")
+    return final, simdesk("check-ledger", env=stack.env, check=False)
+
+
 def _write(path: Path, expected: dict) -> None:
     path.write_text(json.dumps(expected))
 
@@ -384,10 +393,7 @@ def fault_trials(*, trials: int, seed: int, database_url: str, work: Path,
         finally:
             stack.stop_all()
         # Past the lease (10 minutes) a killed worker left on a renewal it was charging.
-        scenario("--shift-minutes", "15", "recover", env=stack.env)
-        final = parse(scenario("check", "--expected", str(expected_file), env=stack.env),
-                      "REPORT ")
-        ledger = simdesk("check-ledger", env=stack.env, check=False)
+        final, ledger = _recover_and_check(stack, expected_file)
     paid = sum(len(t.get("paid_orders", [])) for t in expected["trials"])
     result = {
         "trials": trials, "killed": killed, "paid_orders": paid,
@@ -522,11 +528,8 @@ def database_restart_trial(*, seed: int, work: Path, say=print) -> dict:
         finally:
             stack.stop_all()
         # What the outage interrupted and a sweep takes up after its delay (a webhook
-        # event cut off before processing: two minutes): the sweeps, 15 minutes later.
-        scenario("--shift-minutes", "15", "recover", env=stack.env)
-        final = parse(scenario("check", "--expected", str(expected_file), env=stack.env),
-                      "REPORT ")
-        ledger = simdesk("check-ledger", env=stack.env, check=False)
+        # event cut off before processing: two minutes).
+        final, ledger = _recover_and_check(stack, expected_file)
     errors = outcomes.errors + after.errors
     result = {
         "restarted_at_s": round(at, 2), "outage_s": round(outage, 2), "clients_busy": busy,
