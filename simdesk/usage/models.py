@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from simdesk.core.fields import AppendOnlyAutoField
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -64,6 +66,7 @@ class Record(models.Model):
     ``RatingCursor.through`` has been applied to its card. Rows are only appended.
     """
 
+    id = AppendOnlyAutoField(primary_key=True)
     # The unique key (source, record id) serves every read by source.
     source = models.ForeignKey(Source, on_delete=models.PROTECT, db_constraint=False,
                                db_index=False, related_name="+", verbose_name=_("source"))

@@ -18,7 +18,7 @@ from simdesk.cards.models import LedgerEntry, LedgerKind, NetworkAction, PeriodS
 from simdesk.cards.services import card_debit_usage, period_create
 from simdesk.usage.ledger_check import usage_violations
 from simdesk.usage.models import RatingRun, Record
-from simdesk.usage.services import UsageRecord, usage_rate
+from simdesk.usage.services import UsageRecord, usage_rate, usage_store
 
 from .conftest import MB, rated_through, rec
 
@@ -131,6 +131,19 @@ def test_it_rejects_bad_records_with_the_reason_and_rates_the_rest(card_with_500
     assert list(Record.objects.values_list("record_id", flat=True)) == ["ok"]
     period.refresh_from_db()
     assert period.remaining_bytes == 499 * MB
+
+
+def test_an_id_that_is_no_card_is_refused_among_cards_whose_ids_run_on(make_card, now):
+    # Cards 1 and 3 of a run of ids, and no card 2: the records of 1 and 3 are stored,
+    # the one of 2 refused (whichever way the cards are looked up).
+    first = make_card()
+    third = make_card(pk=first.pk + 2)
+    missing = UsageRecord("gap", first.pk + 1, 0, MB, now, now)
+    result = usage_store([rec("one", first, 1, now), missing, rec("three", third, 1, now)],
+                         source="gw1")
+
+    assert (result.applied, result.rejected) == (2, [("gap", "No card has this id.")])
+    assert sorted(Record.objects.values_list("record_id", flat=True)) == ["one", "three"]
 
 
 def test_a_batch_of_only_rejected_records_stores_and_rates_nothing(card_with_500mb, now):

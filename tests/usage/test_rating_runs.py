@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection, transaction
 
 from simdesk.cards.ledger_check import ledger_violations
 from simdesk.cards.models import LedgerKind
@@ -213,3 +214,30 @@ def test_a_batch_sent_again_after_it_was_stored_but_never_rated_is_applied_by_th
     assert (result.applied, result.duplicates) == (0, 1)
     assert balance(period) == (400 * MB, 100 * MB)
     assert rated_through() == Record.objects.get().pk
+
+
+def test_a_store_that_rolled_back_leaves_no_record_and_the_next_ids_follow_the_last_record(
+        card_with_500mb, now):
+    card, period = card_with_500mb
+    usage_rate([rec("a", card, 10, now)], source="gw1", now=now)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        usage_store([rec("b", card, 10, now)], source="gw1")
+        raise RuntimeError("the caller failed after storing")
+    usage_rate([rec("c", card, 10, now)], source="gw1", now=now)
+
+    ids = dict(Record.objects.values_list("record_id", "pk"))
+    assert sorted(ids) == ["a", "c"]
+    assert ids["c"] > ids["a"] and rated_through() == ids["c"]
+    assert balance(period) == (480 * MB, 20 * MB)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's table definition")
+def test_on_sqlite_a_record_id_is_the_rowid_without_autoincrement():
+    # AUTOINCREMENT would rewrite sqlite_sequence for every record stored; records are
+    # never deleted, so plain rowids give the same ids.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s",
+                       [Record._meta.db_table])
+        table = cursor.fetchone()[0]
+    assert '"id" integer NOT NULL PRIMARY KEY,' in table
+    assert "AUTOINCREMENT" not in table
