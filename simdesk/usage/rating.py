@@ -621,12 +621,16 @@ def _plain(card_id: int, records: list[tuple], *, now: datetime) -> tuple[int, b
     outcome as one debit each, and whether that holds for all of them but for their
     slots of time: records in one slot, and either the card has nothing active or
     queued (all of it is overage), or its one active period is started, limited, ends
-    after them and keeps data after all of them (the card active)."""
+    after them and after now, and keeps data after all of them (the card active). The
+    record that uses the period up can close such a group: what happens then (the
+    period used up, the next one started, overage) happens at its time either way."""
     periods = list(Period.objects.filter(card_id=card_id, state__in=(PS.ACTIVE, PS.QUEUED))
                    .values_list("state", "unlimited", "ends_at", "remaining_bytes")[:2])
     if len(periods) == 1:
         state, unlimited, ends_at, remaining = periods[0]
-        if (state != PS.ACTIVE or unlimited or ends_at is None
+        # A period that ended before now is closed after the first debit, and what
+        # comes after that is not its usage any more.
+        if (state != PS.ACTIVE or unlimited or ends_at is None or ends_at <= now
                 or not Card.objects.filter(pk=card_id, state=CardState.ACTIVE).exists()):
             return 0, False
     elif periods:
@@ -637,8 +641,10 @@ def _plain(card_id: int, records: list[tuple], *, now: datetime) -> tuple[int, b
         at = min(record[5], now)
         if in_slot is None and _slot(at) != slot:
             in_slot = n
-        if periods and (at >= ends_at or total + record[4] >= remaining):
+        if periods and at >= ends_at:
             return (n if in_slot is None else in_slot), False
+        if periods and total + record[4] >= remaining:
+            return (n + 1 if in_slot is None else in_slot), False
         total += record[4]
     return (len(records) if in_slot is None else in_slot), True
 

@@ -349,6 +349,28 @@ def test_cards_where_more_than_a_debit_happens_agree_with_card_debit_usage(
     assert consistent()
 
 
+def test_late_records_of_a_period_that_ended_but_was_not_closed_agree_with_card_debit_usage(
+        make_card, make_plan, alice, now):
+    # The period ended a day ago and nothing closed it yet; its last records come now.
+    # The first debit closes it, so the records after that are overage.
+    plan = make_plan(data_bytes=500 * MB, days=30)
+    ended = now - timedelta(days=1)
+    outcomes = []
+    for way in ("debit", "rate"):
+        card = make_card(owner=alice)
+        period_create(card=card, plan=plan, source=way, now=ended - timedelta(days=30))
+        batch = [rec(f"r{n}", card, 100, ended - timedelta(minutes=10 - n)) for n in range(3)]
+        if way == "debit":
+            debit_one_by_one(card, batch, source=way, now=now)
+        else:
+            usage_rate(batch, source=way, now=now)
+        outcomes.append(outcome(card))
+
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[1][1] == 200 * MB  # overage
+    assert consistent()
+
+
 def test_crossing_a_threshold_queues_the_alert_check_and_the_low_data_renewal(
         make_card, make_plan, alice, now, django_capture_on_commit_callbacks, monkeypatch):
     from simdesk.renewals import tasks as renewal_tasks
