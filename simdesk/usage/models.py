@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simdesk.core.fields import AppendOnlyAutoField
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 class AlertKind(models.TextChoices):
@@ -159,10 +160,9 @@ def rating_reference_parts(reference: str) -> tuple[int, int] | None:
 
 
 def to_microseconds(at: datetime) -> int:
-    """An aware datetime as microseconds since 1970-01-01 00:00 UTC (exact)."""
-    # The float's seconds are exact to well under a microsecond for these years, so
-    # int() never rounds into the next second; the microseconds come from the field.
-    return int(at.timestamp()) * 1_000_000 + at.microsecond
+    """An aware datetime as microseconds since 1970-01-01 00:00 UTC (exact: integer
+    arithmetic on the difference)."""
+    return (at - EPOCH) // MICROSECOND
 
 
 def from_microseconds(us: int) -> datetime:

@@ -68,6 +68,8 @@ from simdesk.cards.models import PeriodState as PS
 from simdesk.cards.services import card_debit_usage
 
 from .models import (
+    EPOCH,
+    MICROSECOND,
     RatingCursor,
     RatingRun,
     Record,
@@ -173,8 +175,7 @@ def _checked(records, result: RatingResult) -> list[tuple[str, int, int, int]]:
             continue
         seen.add(record_id)
         # to_microseconds, inline: this loop runs once per record.
-        rows.append((record_id, record.card_id, up + down,
-                     int(ended.timestamp()) * 1_000_000 + ended.microsecond))
+        rows.append((record_id, record.card_id, up + down, (ended - EPOCH) // MICROSECOND))
     return rows
 
 
@@ -625,13 +626,14 @@ def _plain(card_id: int, records: list[tuple], *, now: datetime) -> tuple[int, b
     record that uses the period up can close such a group: what happens then (the
     period used up, the next one started, overage) happens at its time either way."""
     periods = list(Period.objects.filter(card_id=card_id, state__in=(PS.ACTIVE, PS.QUEUED))
-                   .values_list("state", "unlimited", "ends_at", "remaining_bytes")[:2])
+                   .values_list("state", "unlimited", "ends_at", "remaining_bytes",
+                                "card__state")[:2])
     if len(periods) == 1:
-        state, unlimited, ends_at, remaining = periods[0]
+        state, unlimited, ends_at, remaining, card_state = periods[0]
         # A period that ended before now is closed after the first debit, and what
         # comes after that is not its usage any more.
         if (state != PS.ACTIVE or unlimited or ends_at is None or ends_at <= now
-                or not Card.objects.filter(pk=card_id, state=CardState.ACTIVE).exists()):
+                or card_state != CardState.ACTIVE):
             return 0, False
     elif periods:
         return 0, False

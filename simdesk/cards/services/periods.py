@@ -169,15 +169,17 @@ def _advance(card: Card, now: datetime, result: AdvanceResult | None = None) -> 
         return result
     while True:
         events: list[tuple[datetime, int, str, Period]] = []
-        for period in card.periods.filter(state=PeriodState.ACTIVE):
+        active = list(card.periods.filter(state=PeriodState.ACTIVE))
+        for period in active:
             if not period.unlimited and period.remaining_bytes == 0:
                 events.append((_exhausted_at(period, now), period.pk, "exhaust", period))
             elif period.ends_at is not None and period.ends_at <= now:
                 events.append((period.ends_at, period.pk, "expire", period))
         if not events:
-            # Queued periods with nothing active in front of them (e.g. the last
-            # active one was refunded) start now.
-            _start_next_queued(card, now, result)
+            if not active:
+                # Queued periods with nothing active in front of them (e.g. the last
+                # active one was refunded) start now.
+                _start_next_queued(card, now, result)
             return result
         at, _pk, what, period = min(events, key=lambda e: (e[0], e[1]))
         if what == "exhaust":
