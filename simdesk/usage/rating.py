@@ -145,9 +145,10 @@ def _lock_cursor(cursor) -> int:
 # --- storing ------------------------------------------------------------------------------
 
 def _checked(records, result: RatingResult) -> list[tuple[str, int, int, int]]:
-    """The records that can be stored, each record id once, as rows (record id, card
-    id, bytes, ended at in microseconds); the others counted."""
-    seen: set[str] = set()
+    """The records that can be stored, as rows (record id, card id, bytes, ended at in
+    microseconds) in the order sent; the others counted. A record id sent twice in the
+    batch is here twice: the first one counts, the store drops the others (SQLite's
+    insert by its unique key, PostgreSQL before its COPY)."""
     rows = []
     for record in records:
         record_id = record.record_id
@@ -170,10 +171,6 @@ def _checked(records, result: RatingResult) -> list[tuple[str, int, int, int]]:
                 result.rejected.append((str(record_id or ""), problem))
                 continue
             up, down, ended = record.bytes_up, record.bytes_down, record.ended_at
-        if record_id in seen:
-            result.duplicates += 1
-            continue
-        seen.add(record_id)
         # to_microseconds, inline: this loop runs once per record.
         rows.append((record_id, record.card_id, up + down, (ended - EPOCH) // MICROSECOND))
     return rows
@@ -230,8 +227,14 @@ def _known_cards(cursor, rows: list, result: RatingResult) -> list:
     found = {row[0] for row in cursor.fetchall()}
     if len(found) == len(wanted):
         return rows
-    kept = []
+    # The first of a record id's rows decides: stored if its card exists, refused if
+    # not; the later ones are duplicates either way.
+    kept, firsts = [], set()
     for row in rows:
+        if row[0] in firsts:
+            result.duplicates += 1
+            continue
+        firsts.add(row[0])
         if row[1] in found:
             kept.append(row)
         else:
@@ -240,9 +243,15 @@ def _known_cards(cursor, rows: list, result: RatingResult) -> list:
 
 
 def _insert(cursor, rows: list, source_id: int) -> int:
-    """Write the rows not stored before; returns how many were new."""
+    """Write the rows not stored before, the first of each record id; returns how
+    many were new."""
     table = Record._meta.db_table
     if _is_postgres():
+        first: dict[str, tuple] = {}
+        for row in rows:
+            first.setdefault(row[0], row)
+        if len(first) < len(rows):
+            rows = list(first.values())
         # OFFSET 0 keeps the subquery a probe per record: PostgreSQL would rather scan
         # the source's records (its statistics lag behind a table that grows by
         # thousands of rows a second). The ids go as one JSON text: a list of 10,000

@@ -100,6 +100,40 @@ def test_a_record_sent_again_under_another_card_still_counts_once(card_with_500m
     assert consistent()
 
 
+def test_a_record_id_twice_in_one_batch_counts_once_as_first_sent(card_with_500mb, make_card,
+                                                                    now):
+    card, period = card_with_500mb
+    other = make_card()
+    result = usage_rate([rec("a", card, 100, now), rec("b", card, 1, now),
+                         rec("a", other, 300, now), rec("a", card, 100, now)],
+                        source="gw1", now=now)
+
+    assert (result.applied, result.duplicates, result.rejected) == (2, 2, [])
+    assert sorted(Record.objects.values_list("record_id", "card_id")) == [
+        ("a", card.pk), ("b", card.pk)]
+    period.refresh_from_db()
+    assert period.remaining_bytes == 399 * MB
+    assert consistent()
+
+
+@pytest.mark.parametrize("unknown_first", [True, False])
+def test_a_record_id_twice_in_one_batch_once_for_no_card_is_decided_by_the_first(
+        unknown_first, card_with_500mb, now):
+    card, period = card_with_500mb
+    known, unknown = rec("a", card, 100, now), UsageRecord("a", card.pk + 999, 0, MB, now, now)
+    batch = [unknown, known] if unknown_first else [known, unknown]
+    result = usage_rate(batch, source="gw1", now=now)
+
+    if unknown_first:
+        assert (result.applied, result.duplicates) == (0, 1)
+        assert result.rejected == [("a", "No card has this id.")]
+        assert not Record.objects.exists()
+    else:
+        assert (result.applied, result.duplicates, result.rejected) == (1, 1, [])
+        assert Record.objects.get().card_id == card.pk
+    assert consistent()
+
+
 def test_the_same_record_id_from_another_source_is_another_record(card_with_500mb, now):
     card, period = card_with_500mb
     usage_rate([rec("a", card, 100, now)], source="gw1", now=now)
