@@ -49,6 +49,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -246,6 +247,9 @@ def _insert(cursor, rows: list, source_id: int) -> int:
     """Write the rows not stored before, the first of each record id; returns how
     many were new."""
     table = Record._meta.db_table
+    # In record id order (a stable sort: the first of a repeated id stays first), so the
+    # unique key is written along its order, not at random places.
+    rows = sorted(rows, key=itemgetter(0))
     if _is_postgres():
         first: dict[str, tuple] = {}
         for row in rows:
