@@ -419,22 +419,27 @@ def _sum_slots_of(cursor, pks: list[int], now_us: int) -> int:
     return _fill_slots(cursor, where, [param], now_us)[1]
 
 
-def _id_list(ids) -> RawSQL:
-    """A subquery of the integers ``ids``, for ``__in`` lookups: one parameter, where a
-    list would be thousands (each prepared and compiled by the ORM)."""
+def _ids(ids) -> tuple[str, str]:
+    """A subquery of the integers ``ids`` and its one parameter: one text of digits and
+    commas (PostgreSQL) or a JSON array (SQLite), cheaper to send and parse than a
+    parameter per id or an array literal."""
     if _is_postgres():
-        return RawSQL("SELECT unnest(string_to_array(%s, ',')::bigint[])",
-                      [",".join(str(int(i)) for i in ids)])
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps([int(i) for i in ids])])
+        return ("SELECT unnest(string_to_array(%s, ',')::bigint[])",
+                ",".join(str(int(i)) for i in ids))
+    return "SELECT value FROM json_each(%s)", json.dumps([int(i) for i in ids])
 
 
 def _in_ids(column: str, ids) -> tuple[str, str]:
     """SQL ``column`` in ``ids`` (integers), with its one parameter."""
-    if _is_postgres():
-        # One text of digits and commas: cheaper to send and parse than an array literal.
-        return (f"{column} = ANY(string_to_array(%s, ',')::bigint[])",
-                ",".join(str(int(i)) for i in ids))
-    return f"{column} IN (SELECT value FROM json_each(%s))", json.dumps([int(i) for i in ids])  # noqa: S608
+    subquery, param = _ids(ids)
+    return f"{column} IN ({subquery})", param
+
+
+def _id_list(ids) -> RawSQL:
+    """``ids`` for an ``__in`` lookup of the ORM, which would otherwise prepare and
+    compile a parameter per id (thousands after a large run)."""
+    subquery, param = _ids(ids)
+    return RawSQL(subquery, [param])  # noqa: S611 (a constant of _ids; the ids are a parameter)
 
 
 def _time(microseconds: str) -> str:
