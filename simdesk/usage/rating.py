@@ -28,8 +28,9 @@ retries happen, and records are never applied out of the order they were stored 
    use, a paused card, a late record after an end) goes through ``card_debit_usage``,
    by time then record id: a record on its own (reference ``usage:<source>:<record
    id>``) where something may happen to its periods, several records of one quarter
-   hour in one debit (``rating:<run>:<card>:<n>``) where nothing can; once nothing
-   more can happen to the card, the rest of its records goes the way of 2;
+   hour in one debit (``rating:<run>:<card>:<n>``) where nothing can, or only to the
+   last of them (it uses the period up); once nothing more can happen to the card, the
+   rest of its records goes the way of 2;
 4. what follows is queued to run after commit: a disconnect request when a card ran
    out, the alert check and a renewal run for cards that crossed one of their
    thresholds.
