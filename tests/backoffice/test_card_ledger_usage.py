@@ -29,14 +29,15 @@ def rec(record_id, card, mb, at):
 @pytest.fixture
 def used_card(make_card, make_plan, alice, now):
     """alice's 500 MB card: run 1 rated one plain record (50 MB); run 2 rated a and b
-    (100 MB each, one debit) and c (300 MB, which used the period up: a row of its own),
-    all three from the source "acme-eu"; c's record id holds a colon."""
+    (100 MB each, one debit) and, a quarter hour later, c (300 MB, which used the period
+    up: a row of its own), all three from the source "acme-eu"; c's record id holds a
+    colon."""
     card = make_card(owner=alice)
     period_create(card=card, plan=make_plan(data_bytes=500 * MB), source="o1", now=now)
-    at = now + timedelta(minutes=1)
+    at, later = now + timedelta(minutes=1), now + timedelta(minutes=16)
     usage_rate([rec("x", card, 50, at)], source="radius", now=at)
-    usage_rate([rec("a", card, 100, at), rec("b", card, 100, at), rec("c:1", card, 300, at)],
-               source="acme-eu", now=at)
+    usage_rate([rec("a", card, 100, at), rec("b", card, 100, at),
+                rec("c:1", card, 300, later)], source="acme-eu", now=later)
     first, second = RatingRun.objects.order_by("pk")
     return card, first, second
 
