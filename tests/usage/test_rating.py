@@ -56,6 +56,17 @@ def debit_one_by_one(card, records, *, source, now):
                          at=r.ended_at, now=now)
 
 
+def applied(way, card, records, *, now):
+    """``card``'s outcome after the records went in one ``way``: "debit", one by one with
+    ``card_debit_usage`` (the reference), or "rate", in one batch (sent in reverse, so the
+    order they arrive in is not the order they count in)."""
+    if way == "debit":
+        debit_one_by_one(card, records, source=way, now=now)
+    else:
+        usage_rate(records[::-1], source=way, now=now)
+    return outcome(card)
+
+
 def test_it_debits_each_record_once(card_with_500mb, now):
     card, period = card_with_500mb
     at = now + timedelta(hours=1)
@@ -217,11 +228,7 @@ def test_it_gives_the_same_balances_as_card_debit_usage(make_card, make_plan, al
         period_create(card=card, plan=first_use, source=f"{way}-b", now=now)
         batch = [rec(rid, card, mb, now + timedelta(hours=h)) for rid, mb, h in records]
         end = now + timedelta(hours=5)
-        if way == "debit":
-            debit_one_by_one(card, batch, source=way, now=end)
-        else:
-            usage_rate(batch, source=way, now=end)
-        outcomes.append(outcome(card))
+        outcomes.append(applied(way, card, batch, now=end))
 
     assert outcomes[0] == outcomes[1]
     assert consistent()
@@ -244,13 +251,10 @@ def test_a_period_used_up_and_its_successor_started_on_the_way_agree_with_card_d
         batch = [rec(f"r{m:02d}", card, mb, now + timedelta(minutes=m))
                  for m, mb in minutes_and_mb]
         end = now + timedelta(hours=1)
-        if way == "debit":
-            debit_one_by_one(card, batch, source=way, now=end)
-        else:
-            usage_rate(batch[::-1], source=way, now=end)
+        outcomes.append(applied(way, card, batch, now=end))
+        if way == "rate":
             merged = card.ledger.filter(reference__startswith=f"rating:{rated_run()}:{card.pk}:")
             assert merged.exists()  # several records went in one debit
-        outcomes.append(outcome(card))
 
     assert outcomes[0] == outcomes[1]
     periods = outcomes[1][3]
@@ -373,11 +377,7 @@ def test_cards_where_more_than_a_debit_happens_agree_with_card_debit_usage(
         batch = [rec(f"r{n}", card, mb, now + timedelta(minutes=7 * n + 1))
                  for n, mb in enumerate(amounts)]
         end = now + timedelta(hours=1)
-        if way == "debit":
-            debit_one_by_one(card, batch, source=way, now=end)
-        else:
-            usage_rate(batch[::-1], source=way, now=end)
-        outcomes.append(outcome(card))
+        outcomes.append(applied(way, card, batch, now=end))
 
     assert outcomes[0] == outcomes[1]
     assert consistent()
@@ -394,11 +394,7 @@ def test_late_records_of_a_period_that_ended_but_was_not_closed_agree_with_card_
         card = make_card(owner=alice)
         period_create(card=card, plan=plan, source=way, now=ended - timedelta(days=30))
         batch = [rec(f"r{n}", card, 100, ended - timedelta(minutes=10 - n)) for n in range(3)]
-        if way == "debit":
-            debit_one_by_one(card, batch, source=way, now=now)
-        else:
-            usage_rate(batch, source=way, now=now)
-        outcomes.append(outcome(card))
+        outcomes.append(applied(way, card, batch, now=now))
 
     assert outcomes[0] == outcomes[1]
     assert outcomes[1][1] == 200 * MB  # overage
