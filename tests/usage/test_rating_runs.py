@@ -16,7 +16,7 @@ from simdesk.cards.ledger_check import ledger_violations
 from simdesk.cards.models import LedgerKind
 from simdesk.cards.selectors import card_usage_by_day
 from simdesk.usage.ledger_check import usage_violations
-from simdesk.usage.models import RatingRun, Record
+from simdesk.usage.models import RatingRun, Record, from_microseconds, to_microseconds
 from simdesk.usage.services import usage_rate, usage_rate_pending, usage_store
 
 from .conftest import MB, rated_through, rec
@@ -241,3 +241,14 @@ def test_on_sqlite_a_record_id_is_the_rowid_without_autoincrement():
         table = cursor.fetchone()[0]
     assert '"id" integer NOT NULL PRIMARY KEY,' in table
     assert "AUTOINCREMENT" not in table
+
+
+def test_a_records_time_is_kept_to_the_microsecond_whatever_its_time_zone():
+    kathmandu = ZoneInfo("Asia/Kathmandu")  # +05:45
+    at = datetime(2026, 6, 1, 17, 44, 59, 999_999, tzinfo=kathmandu)
+    us = to_microseconds(at)
+
+    assert us == to_microseconds(datetime(2026, 6, 1, 11, 59, 59, 999_999, tzinfo=UTC))
+    assert us % 1_000_000 == 999_999
+    assert from_microseconds(us) == at
+    assert to_microseconds(datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC)) == 1
